@@ -21,4 +21,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'lstm_lit.neurons.sigmoid': ('neurons.html#sigmoid', 'lstm_lit/neurons.py'),
                                   'lstm_lit.neurons.sigmoid_grad': ('neurons.html#sigmoid_grad', 'lstm_lit/neurons.py'),
                                   'lstm_lit.neurons.tanh': ('neurons.html#tanh', 'lstm_lit/neurons.py'),
-                                  'lstm_lit.neurons.tanh_grad': ('neurons.html#tanh_grad', 'lstm_lit/neurons.py')}}}
+                                  'lstm_lit.neurons.tanh_grad': ('neurons.html#tanh_grad', 'lstm_lit/neurons.py'),
+                                  'lstm_lit.neurons.use_book_style': ('neurons.html#use_book_style', 'lstm_lit/neurons.py')}}}
