@@ -2,9 +2,9 @@
 
 # %% auto #0
 __all__ = ['FLOAT_DTYPES', 'BOOK_COLORS', 'BOOK_LINESTYLES', 'BOOK_MARKERS', 'check_array', 'sigmoid', 'sigmoid_grad', 'tanh',
-           'tanh_grad', 'relu', 'relu_grad', 'affine_forward', 'use_book_style']
+           'tanh_grad', 'relu', 'relu_grad', 'use_book_style', 'affine_forward']
 
-# %% ../notebooks/01_neurons.ipynb #4696ecc4
+# %% ../notebooks/01_neurons.ipynb #17d50623
 import numpy as np
 
 FLOAT_DTYPES = (np.float32, np.float64)
@@ -56,23 +56,40 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
         raise ValueError(f"{name} must be finite; got {bad} NaN or infinite value(s)")
     return x
 
-# %% ../notebooks/01_neurons.ipynb #0dee2cb1
+# %% ../notebooks/01_neurons.ipynb #504b03ae
+def _float_input(z):
+    """Accept a NumPy float32/float64 scalar as a 0-d array; check everything else with check_array."""
+    if isinstance(z, (np.float32, np.float64)):
+        z = np.asarray(z)
+    return check_array(z, "z")
+
+
 def sigmoid(z):
     """Logistic sigmoid 1 / (1 + exp(-z)), computed without overflow.
 
     For z >= 0 it evaluates 1 / (1 + e^{-z}); for z < 0 the equal form e^{z} / (1 + e^{z}).
     Either way the exponent is -|z| <= 0, so exp never overflows, even at z = -1000.
 
-    z : np.ndarray of any shape. Returns an array of the same shape and dtype.
+    Parameters
+    ----------
+    z : np.ndarray of any shape (or a NumPy scalar), float32 or float64, finite.
+
+    Returns
+    -------
+    np.ndarray of z's shape and dtype, values in [0, 1].
 
     Defined in: notebooks/01_neurons.ipynb
     """
+    z = _float_input(z)
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
 
 def sigmoid_grad(z):
-    """Derivative of the sigmoid, s(z) * (1 - s(z)). Same shape and dtype as z.
+    """Derivative of the sigmoid, s(z) * (1 - s(z)).
+
+    z : np.ndarray of any shape (or a NumPy scalar), float32 or float64, finite.
+    Returns an array of z's shape and dtype.
 
     Defined in: notebooks/01_neurons.ipynb
     """
@@ -81,52 +98,53 @@ def sigmoid_grad(z):
 
 
 def tanh(z):
-    """Hyperbolic tangent (NumPy's, which is already stable). Same shape and dtype as z.
+    """Hyperbolic tangent (NumPy's, which never overflows).
+
+    z : np.ndarray of any shape (or a NumPy scalar), float32 or float64, finite.
+    Returns an array of z's shape and dtype in [-1, 1].
 
     Defined in: notebooks/01_neurons.ipynb
     """
+    z = _float_input(z)
     return np.tanh(z)
 
 
 def tanh_grad(z):
-    """Derivative of tanh, 1 - tanh(z)**2. Same shape and dtype as z.
+    """Derivative of tanh, 1 - tanh(z)**2.
+
+    z : np.ndarray of any shape (or a NumPy scalar), float32 or float64, finite.
+    Returns an array of z's shape and dtype.
 
     Defined in: notebooks/01_neurons.ipynb
     """
-    t = np.tanh(z)
+    t = tanh(z)
     return 1 - t * t
 
 
 def relu(z):
-    """Rectified linear unit max(0, z). Same shape and dtype as z.
+    """Rectified linear unit max(0, z).
+
+    z : np.ndarray of any shape (or a NumPy scalar), float32 or float64, finite.
+    Returns an array of z's shape and dtype.
 
     Defined in: notebooks/01_neurons.ipynb
     """
+    z = _float_input(z)
     return np.maximum(z, 0)
 
 
 def relu_grad(z):
-    """Derivative of ReLU: 1 where z > 0, else 0 (we take 0 at z = 0). Same shape and dtype as z.
+    """Derivative of ReLU: 1 where z > 0, else 0 (we take 0 at z = 0).
+
+    z : np.ndarray of any shape (or a NumPy scalar), float32 or float64, finite.
+    Returns an array of z's shape and dtype.
 
     Defined in: notebooks/01_neurons.ipynb
     """
+    z = _float_input(z)
     return (z > 0).astype(z.dtype)
 
-# %% ../notebooks/01_neurons.ipynb #9c853e47
-def affine_forward(x, W, b):
-    """Fully connected layer out = x @ W + b.
-
-    x : (N, D) inputs; W : (D, M) weights; b : (M,) biases, all of one float dtype.
-    Returns out : (N, M) and cache = (x, W) for the backward pass.
-
-    Defined in: notebooks/01_neurons.ipynb
-    """
-    check_array(x, "x", (None, None), dims="(N, D)")
-    check_array(W, "W", (x.shape[1], None), dims="(D, M)", dtype=x.dtype)
-    check_array(b, "b", (W.shape[1],), dims="(M,)", dtype=x.dtype)
-    return x @ W + b, (x, W)
-
-# %% ../notebooks/01_neurons.ipynb #8b1b81c5
+# %% ../notebooks/01_neurons.ipynb #e52e7597
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. Each colour is paired
 # with its own line style and marker so that curves stay apart in greyscale print as well.
 BOOK_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -158,3 +176,17 @@ def use_book_style():
         "axes.prop_cycle": cycler(color=BOOK_COLORS) + cycler(linestyle=BOOK_LINESTYLES),
         "image.cmap": "cividis",
     })
+
+# %% ../notebooks/01_neurons.ipynb #273938fa
+def affine_forward(x, W, b):
+    """Fully connected layer out = x @ W + b.
+
+    x : (N, D) inputs; W : (D, M) weights; b : (M,) biases, all of one float dtype.
+    Returns out : (N, M) and cache = (x, W) for the backward pass.
+
+    Defined in: notebooks/01_neurons.ipynb
+    """
+    check_array(x, "x", (None, None), dims="(N, D)")
+    check_array(W, "W", (x.shape[1], None), dims="(D, M)", dtype=x.dtype)
+    check_array(b, "b", (W.shape[1],), dims="(M,)", dtype=x.dtype)
+    return x @ W + b, (x, W)
