@@ -45,7 +45,8 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
         raise TypeError(f"{name} must have dtype {np.dtype(dtype)} (to match the other arguments); got {x.dtype}")
     if shape is not None:
         shape = tuple(shape)
-        expected = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        sizes = ["any" if s is None else str(s) for s in shape]
+        expected = "(" + ", ".join(sizes) + ("," if len(sizes) == 1 else "") + ")"
         if dims:
             expected = f"{dims} = {expected}"
         ok = x.ndim == len(shape) and all(s is None or s == g for s, g in zip(shape, x.shape))

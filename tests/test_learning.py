@@ -267,7 +267,7 @@ def test_optimizers_reject_bad_settings(make, error, pattern):
 @pytest.mark.parametrize("optimizer_cls", [SGD, Adam])
 @pytest.mark.parametrize("grads, error, pattern", [
     ({}, ValueError, r"grads must have a gradient for every parameter; missing \['w'\]"),
-    ({"w": np.zeros(3)}, ValueError, r"grads\['w'\] must have shape \(2\); got \(3,\)"),
+    ({"w": np.zeros(3)}, ValueError, r"grads\['w'\] must have shape \(2,\); got \(3,\)"),
     ({"w": np.zeros(2, dtype=np.float32)}, TypeError, r"grads\['w'\] must have dtype float64 .*got float32"),
     ({"w": np.array([np.nan, 0.0])}, ValueError, r"grads\['w'\] must be finite"),
     ({"w": [0.0, 0.0]}, TypeError, r"grads\['w'\] must be a numpy\.ndarray; got list"),

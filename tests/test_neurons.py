@@ -138,7 +138,7 @@ def test_affine_forward_preserves_dtype(dtype):
 
 @pytest.mark.parametrize("args, error, pattern", [
     ((np.zeros((4, 3)), np.zeros((2, 2)), np.zeros(2)), ValueError, r"W must have shape \(D, M\) = \(3, any\); got \(2, 2\)"),
-    ((np.zeros((4, 3)), np.zeros((3, 2)), np.zeros(3)), ValueError, r"b must have shape \(M,\) = \(2\); got \(3,\)"),
+    ((np.zeros((4, 3)), np.zeros((3, 2)), np.zeros(3)), ValueError, r"b must have shape \(M,\) = \(2,\); got \(3,\)"),
     ((np.zeros(3), np.zeros((3, 2)), np.zeros(2)), ValueError, r"x must have shape \(N, D\) = \(any, any\); got \(3,\)"),
     ((np.zeros((4, 3)), np.zeros((3, 2), dtype=np.float32), np.zeros(2)), TypeError, r"W must have dtype float64 .*got float32"),
     (([[1.0, 2.0, 3.0]], np.zeros((3, 2)), np.zeros(2)), TypeError, r"x must be a numpy\.ndarray; got list"),
