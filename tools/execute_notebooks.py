@@ -29,9 +29,18 @@ def _normalise(nb):
         if cell.cell_type == "code":
             count += 1
             cell.execution_count = count
+            merged = []
             for out in cell.outputs:
                 if "execution_count" in out:
                     out["execution_count"] = count
+                # The kernel may split one print into several stream messages, depending on load:
+                # join neighbours of the same stream so the stored bytes do not depend on timing.
+                if (merged and out.output_type == "stream" and merged[-1].output_type == "stream"
+                        and merged[-1].name == out.name):
+                    merged[-1].text += out.text
+                else:
+                    merged.append(out)
+            cell.outputs = merged
     return nb
 
 
