@@ -1,0 +1,88 @@
+"""Write PyTorch reference results for the NumPy LSTM to tests/fixtures/torch_lstm_*.npz.
+
+PyTorch is not a run-time dependency of lstm_lit: this script is run once, by hand, in an environment
+that has torch, and the small .npz files it writes are committed. tests/test_lstm.py then checks that
+lstm_lit reproduces every number in them (outputs, final states and every gradient) without torch.
+
+Usage (from the repository root):  /path/to/python-with-torch tools/make_torch_fixtures.py
+
+Each case runs in float64, seeded, with distinct non-zero bias_ih and bias_hh, non-zero h0 and c0:
+- ``nn.LSTM(batch_first=True)`` on x (N, T, D), loss = sum(output * R) + sum(h_n * S) + sum(c_n * U);
+- ``nn.LSTMCell`` on one step x (N, D), loss = sum(h_1 * S) + sum(c_1 * U).
+Saved arrays (torch's own shapes for the parameters; h0, c0, h_n, c_n squeezed to (N, H)):
+x, h0, c0, weight_ih (4H, D), weight_hh (4H, H), bias_ih, bias_hh (4H,), R, S, U, output, h_n, c_n,
+grad_x, grad_h0, grad_c0, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh, module ("LSTM" or
+"LSTMCell") and torch_version.
+"""
+from pathlib import Path
+
+import numpy as np
+import torch
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+
+# (name, module, N, T, D, H, seed); T is ignored for the cell. D != H in most cases.
+CASES = [
+    ("lstm_a", "LSTM", 2, 3, 4, 5, 0),
+    ("lstm_b", "LSTM", 3, 5, 3, 3, 1),
+    ("lstm_c", "LSTM", 4, 7, 1, 2, 2),
+    ("cell_a", "LSTMCell", 3, 1, 5, 4, 3),
+]
+
+
+def make_case(module, N, T, D, H, seed):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    if module == "LSTM":
+        net = torch.nn.LSTM(D, H, batch_first=True).double()
+        names = {k: k + "_l0" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        x = randn(N, T, D)
+    else:
+        net = torch.nn.LSTMCell(D, H).double()
+        names = {k: k for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        x = randn(N, D)
+    with torch.no_grad():  # distinct, clearly non-zero biases (torch's default init is small)
+        getattr(net, names["bias_ih"]).copy_(randn(4 * H))
+        getattr(net, names["bias_hh"]).copy_(randn(4 * H))
+    h0, c0 = randn(N, H), randn(N, H)
+    for t in (x, h0, c0):
+        t.requires_grad_(True)
+    S, U = randn(N, H), randn(N, H)
+    out = {}
+    if module == "LSTM":
+        R = randn(N, T, H)
+        output, (h_n, c_n) = net(x, (h0[None], c0[None]))
+        h_n, c_n = h_n[0], c_n[0]
+        loss = (output * R).sum() + (h_n * S).sum() + (c_n * U).sum()
+        out["R"], out["output"] = R, output
+    else:
+        h_n, c_n = net(x, (h0, c0))
+        loss = (h_n * S).sum() + (c_n * U).sum()
+    loss.backward()
+    out.update(x=x, h0=h0, c0=c0, S=S, U=U, h_n=h_n, c_n=c_n,
+               grad_x=x.grad, grad_h0=h0.grad, grad_c0=c0.grad)
+    for k, full in names.items():
+        p = getattr(net, full)
+        out[k], out["grad_" + k] = p, p.grad
+    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
+    arrays["module"] = np.array(module)
+    arrays["torch_version"] = np.array(torch.__version__)
+    return arrays
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, module, N, T, D, H, seed in CASES:
+        arrays = make_case(module, N, T, D, H, seed)
+        path = OUT / f"torch_{name}.npz"
+        np.savez_compressed(path, **arrays)
+        print(f"{path.relative_to(OUT.parent.parent)}: {module} N={N} T={T} D={D} H={H} "
+              f"({path.stat().st_size} bytes, torch {torch.__version__})")
+
+
+if __name__ == "__main__":
+    main()
