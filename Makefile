@@ -8,11 +8,13 @@ STAMP  := $(VENV)/.installed
 BUILD  := _build
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: help install book test unit export check-export nbval book-strict execute clean
+.PHONY: help install book test unit export check-export nbval book-strict execute clean mathjax browser browser-deps
 
 help:
 	@echo "make book          set up .venv and build the HTML book into $(BUILD)/html"
-	@echo "make test          set up .venv and run every check (unit, export sync, nbval, strict book build)"
+	@echo "make test          set up .venv and run every check (unit, export sync, nbval, strict book build, browser)"
+	@echo "make browser       open every page of the built book in headless Chromium (screenshots in $(BUILD)/screenshots)"
+	@echo "make mathjax       fetch MathJax 3 from npm into _mathjax/ (the book serves it: equations typeset offline)"
 	@echo "make export        regenerate lstm_lit/ from the notebooks' '#| export' cells"
 	@echo "make execute       re-execute notebooks in place (NB=notebooks/04_rnn.ipynb for one)"
 	@echo "make clean         remove build outputs (keeps .venv)"
@@ -41,20 +43,43 @@ unit: install
 nbval: install
 	$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg notebooks
 
+# MathJax 3.2.2 from npm, published with the book (html_extra_path): equations typeset with no network.
+# Fetched once (needs npm and the npm registry), then reused; not committed (.gitignore).
+mathjax:
+	$(PYTHON) tools/fetch_mathjax.py
+
 # The strict build: every warning is an error, from a clean build folder.
-book-strict: install
+book-strict: install mathjax
 	rm -rf $(BUILD)
 	$(VENV)/bin/jupyter-book build $(JB_FLAGS) .
 
 book: book-strict
 	@echo "The book is built: open file://$(CURDIR)/$(BUILD)/html/index.html"
 
+# Headless Chromium for the browser test: Debian's package, installed when missing and we are root.
+browser-deps: install
+	@if $(PY) tools/browser_check.py --find-browser >/dev/null 2>&1; then \
+	  echo "browser: $$($(PY) tools/browser_check.py --find-browser)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: installing Debian's chromium (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "WARNING: apt-get install chromium failed: the browser test will SKIP"; \
+	else \
+	  echo "WARNING: no Chromium/Chrome, and not root with apt-get to install it: the browser test will SKIP"; \
+	fi
+
+# Every page of the built book in headless Chromium (tests/browser/, not part of `make unit`).
+browser: install browser-deps
+	LSTM_LIT_BROWSER=1 $(PY) -m pytest -q -s -rs tests/browser
+
 test: install
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory unit && \
 	$(MAKE) --no-print-directory check-export && \
 	$(MAKE) --no-print-directory nbval && \
+	$(MAKE) --no-print-directory mathjax && \
 	$(MAKE) --no-print-directory book-strict && \
+	$(MAKE) --no-print-directory browser && \
 	echo "make test: all checks passed in $$(( $$(date +%s) - $$start )) s"
 
 clean:
