@@ -87,16 +87,8 @@ from lstm_lit.input_gate import (candidate_backward, candidate_forward, input_ga
 from lstm_lit.output_gate import (hidden_state_backward, hidden_state_forward,  # noqa: E402
                                   lstm_step_per_gate, output_gate_backward, output_gate_forward)
 
-try:
-    from lstm_lit.lstm import init_lstm  # noqa: E402
-except ImportError:  # chapter 10 not exported yet: the same initialisation, for --impl runs
-    def init_lstm(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
-        k = 1.0 / np.sqrt(H)
-        Wx = rng.uniform(-k, k, size=(D, 4 * H)).astype(dtype)
-        Wh = rng.uniform(-k, k, size=(H, 4 * H)).astype(dtype)
-        b = np.zeros(4 * H, dtype=dtype)
-        b[H:2 * H] = forget_bias
-        return {"Wx": Wx, "Wh": Wh, "b": b}
+# The per-gate <-> fused conversions are chapter 10's (gate blocks i, f, g, o).
+from lstm_lit.lstm import fuse_gates, init_lstm, split_gates  # noqa: E402
 
 if ARGS.impl:
     _spec = importlib.util.spec_from_file_location("lstm_impl", ARGS.impl)
@@ -130,18 +122,6 @@ GEMM_PERCENT_TARGET = {(64, 100, 128, 256): 60.0}
 # ----------------------------------------------------------------------------------------------------
 # The naive baseline: chapters 6-9's per-gate functions composed over a sequence.
 # ----------------------------------------------------------------------------------------------------
-def gates_from_fused(params):
-    """Per-gate weights W_* (H, H + D) on [h_prev, x] from fused Wx (D, 4H), Wh (H, 4H), b (4H,)."""
-    Wx, Wh, b = params["Wx"], params["Wh"], params["b"]
-    H = Wh.shape[0]
-    gates = {}
-    for k, name in enumerate("ifCo"):      # fused block order i, f, g (= C~), o
-        cols = slice(k * H, (k + 1) * H)
-        gates[f"W_{name}"] = np.ascontiguousarray(np.concatenate([Wh[:, cols], Wx[:, cols]], axis=0).T)
-        gates[f"b_{name}"] = b[cols].copy()
-    return gates
-
-
 def naive_forward(x, h0, C0, gates):
     """Per-gate forward over a sequence x (N, T, D); returns h (N, T, H), C_T (N, H) and the caches."""
     h, C = h0, C0
@@ -192,13 +172,6 @@ def naive_backward(dh, caches, dC_T=None):
             grads[f"b_{name}"] = grads.get(f"b_{name}", 0) + db
         dx[t] = dxt
     return np.stack(dx, axis=1), dh_next, dC_next, grads
-
-
-def fused_from_gate_grads(grads, D):
-    """Per-gate gradients back to the fused layout: dWx (D, 4H), dWh (H, 4H), db (4H,)."""
-    dW = np.concatenate([grads[f"W_{n}"] for n in "ifCo"], axis=0).T    # (H + D, 4H)
-    H = dW.shape[0] - D
-    return dW[H:], dW[:H], np.concatenate([grads[f"b_{n}"] for n in "ifCo"])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -293,11 +266,12 @@ def check_agreement(dtype="float64"):
     R, dCT = rng.standard_normal((B, T, H)), rng.standard_normal((B, H))
     h, CT, cache = lstm_forward(x, h0, C0, **params)
     dx, dh0, dC0, dWx, dWh, db = lstm_backward(R, cache, dCT)
-    gates = gates_from_fused(params)
+    gates = split_gates(params)
     h_n, CT_n, caches = naive_forward(x, h0, C0, gates)
     h_s, _ = naive_forward_step_fn(x, h0, C0, gates)
     dx_n, dh0_n, dC0_n, g = naive_backward(R, caches, dCT)
-    dWx_n, dWh_n, db_n = fused_from_gate_grads(g, D)
+    fused_grads = fuse_gates(g)        # per-gate gradients have the per-gate weights' layout
+    dWx_n, dWh_n, db_n = fused_grads["Wx"], fused_grads["Wh"], fused_grads["b"]
     errs = {"h": h - h_n, "C_T": CT - CT_n, "h (lstm_step_per_gate)": h - h_s, "dx": dx - dx_n,
             "dh0": dh0 - dh0_n, "dC0": dC0 - dC0_n, "dWx": dWx - dWx_n, "dWh": dWh - dWh_n, "db": db - db_n}
     worst = max(float(np.max(np.abs(e))) for e in errs.values())
@@ -352,7 +326,7 @@ def bench_one(size, dtype, repeats, min_sample):
 
         fns["torch fwd"], fns["torch f+b"] = torch_fwd, torch_fb
     if not ARGS.no_naive:
-        gates = gates_from_fused(params)
+        gates = split_gates(params)
 
         def naive_fwd():
             return naive_forward(x, h0, C0, gates)
