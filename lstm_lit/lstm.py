@@ -168,10 +168,12 @@ def lstm_forward(x, h0, C0, Wx, Wh, b):
     Returns h : (N, T, H), every hidden state h_1 .. h_T; C_T : (N, H), the final cell state; and the
     cache for ``lstm_backward``.
 
-    Implementation: the input projection of all T steps is one matrix product; inside, buffers are
-    time-major and gate-major, (T, 4, N, H), so each step's gate is one contiguous block; the sigmoid is
-    computed as 0.5 * tanh(0.5 z) + 0.5, with the factor 0.5 folded into copies of the weights (an
-    exact scaling by a power of two), so one tanh call activates all four gates at once.
+    Implementation: the input projection of all T steps is one matrix product, written gate-major,
+    (4, T, N, H), so each step's gate is one contiguous block, and so is its recurrent product; x_t
+    and h_{t-1} are stored side by side in one (T + 1, N, D + H) buffer, so the backward pass gets
+    both weight gradients from one product; the sigmoid is computed as
+    0.5 * tanh(0.5 z) + 0.5, with the factor 0.5 folded into copies of the weights (an exact scaling by
+    a power of two), so one tanh call activates all four gates at once.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -180,36 +182,39 @@ def lstm_forward(x, h0, C0, Wx, Wh, b):
     if T < 1:
         raise ValueError(f"x must hold at least one time step, shape (N, T, D) with T >= 1; got {x.shape}")
     s = np.array([0.5, 0.5, 1.0, 0.5], dtype=x.dtype)             # per gate i, f, g, o: 1/2 for sigmoids
-    Wx_s = (Wx.reshape(D, 4, H) * s[:, None]).reshape(D, 4 * H)
+    Wx_s = (Wx.reshape(D, 4, H) * s[:, None]).transpose(1, 0, 2)  # (4, D, H), one block per gate
     Wh_s = np.ascontiguousarray((Wh.reshape(H, 4, H) * s[:, None]).transpose(1, 0, 2))   # (4, H, H)
     b_s = b.reshape(4, 1, H) * s[:, None, None]
+    s_k, shift_k = s.reshape(4, 1, 1), (1 - s).reshape(4, 1, 1)   # tanh -> sigmoid: s * tanh + (1 - s)
 
-    xs = np.ascontiguousarray(x.transpose(1, 0, 2))               # (T, N, D), time-major
-    P = xs.reshape(T * N, D) @ Wx_s                               # input projection, all steps at once
-    G = np.ascontiguousarray(P.reshape(T, N, 4, H).transpose(0, 2, 1, 3))   # (T, 4, N, H), gate-major
+    XH = np.empty((T + 1, N, D + H), dtype=x.dtype)               # XH[t] = [x_t, h_{t-1}], time-major
+    XH[:T, :, :D] = x.transpose(1, 0, 2)
+    XH[T, :, :D] = 0                                              # (unused: there is no x_{T+1})
+    XH[0, :, D:] = h0
+    hs = XH[:, :, D:]                                             # view: hs[t] = h_{t-1}, (N, H) blocks
+    G = np.matmul(XH[:T, :, :D].reshape(T * N, D), Wx_s)          # input projection, all steps: (4, T N, H)
     G += b_s
-    hs = np.empty((T + 1, N, H), dtype=x.dtype)                   # hs[t] = h_t, hs[0] = h0
+    G = G.reshape(4, T, N, H)                                     # gate-major: G[:, t] = step t's 4 gates
     Cs = np.empty((T + 1, N, H), dtype=x.dtype)                   # Cs[t] = C_t, Cs[0] = C0
     tanh_C = np.empty((T, N, H), dtype=x.dtype)
     rec = np.empty((4, N, H), dtype=x.dtype)                      # h_{t-1} @ Wh_s, gate by gate
     ig = np.empty((N, H), dtype=x.dtype)
-    hs[0], Cs[0] = h0, C0
+    Cs[0] = C0
     for t in range(T):
-        a = G[t]                                                  # (4, N, H), becomes the gates in place
+        a = G[:, t]                                               # (4, N, H), becomes the gates in place
         np.matmul(hs[t], Wh_s, out=rec)                           # four (N, H) @ (H, H) products
         a += rec
         np.tanh(a, out=a)
-        for sig in (a[:2], a[3:]):                                # i, f and o: 0.5 * tanh + 0.5
-            sig *= 0.5
-            sig += 0.5
+        a *= s_k                                                  # i, f, o: 0.5 * tanh + 0.5; g: tanh
+        a += shift_k
         i, f, g, o = a
         np.multiply(f, Cs[t], out=Cs[t + 1])
         np.multiply(i, g, out=ig)
         Cs[t + 1] += ig                                           # C_t = f * C_{t-1} + i * g
         np.tanh(Cs[t + 1], out=tanh_C[t])
-        np.multiply(o, tanh_C[t], out=hs[t + 1])                  # h_t = o * tanh(C_t)
+        np.multiply(o, tanh_C[t], out=hs[t + 1])                  # h_t = o * tanh(C_t), into XH[t + 1]
     h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))          # (N, T, H), batch-major
-    cache = (xs, Wx, Wh, G, hs, Cs, tanh_C)
+    cache = (XH, Wx, Wh, G, Cs, tanh_C)
     return h, Cs[T].copy(), cache
 
 # %% ../notebooks/10_lstm.ipynb #d9a5a597

@@ -47,36 +47,35 @@ def lstm_backward(dh, cache, dC_T=None):
     cache : from ``lstm_forward``; dC_T : (N, H) optional gradient on the final cell state C_T.
     Returns dx : (N, T, D), dh0 : (N, H), dC0 : (N, H), dWx : (D, 4H), dWh : (H, 4H), db : (4H,).
 
-    Implementation: the loop only computes, in place, the pre-activation gradient dA[t] of each step,
-    gate-major like the forward pass's buffers, and the gradients carried to the previous step; dx,
-    dWx, dWh and db are then single matrix products over the stacked dA (T * N rows), after the loop.
+    Implementation: the loop only computes, in place, the pre-activation gradient of each step, gate by
+    gate in a (4, N, H) buffer, copies it into row t of the stacked dA (T, N, 4H), and carries the
+    gradients to the previous step; dx, [dWx; dWh] and db are then single matrix products over the
+    stacked dA (T * N rows), after the loop.
 
     Defined in: notebooks/11_lstm_backward.ipynb
     """
-    xs, Wx, Wh, G, hs, Cs, tanh_C = cache
-    T, N, D = xs.shape
-    H = Wh.shape[0]
-    check_array(dh, "dh", (N, T, H), dims="(N, T, H)", dtype=xs.dtype)
+    XH, Wx, Wh, G, Cs, tanh_C = cache
+    _, T, N, H = G.shape
+    D = Wx.shape[0]
+    check_array(dh, "dh", (N, T, H), dims="(N, T, H)", dtype=XH.dtype)
     if dC_T is None:
-        dC = np.zeros((N, H), dtype=xs.dtype)
+        dC = np.zeros((N, H), dtype=XH.dtype)
     else:
-        dC = check_array(dC_T, "dC_T", (N, H), dims="(N, H)", dtype=xs.dtype).copy()
+        dC = check_array(dC_T, "dC_T", (N, H), dims="(N, H)", dtype=XH.dtype).copy()
     dhs = np.ascontiguousarray(dh.transpose(1, 0, 2))       # (T, N, H), time-major
-    Wh_T = np.ascontiguousarray(Wh.reshape(H, 4, H).transpose(1, 2, 0))   # (4, H, H): gate k's Wh block, transposed
-    dA = np.empty((T, 4, N, H), dtype=xs.dtype)             # pre-activation gradients, gate-major
-    dh_next = np.zeros((N, H), dtype=xs.dtype)              # gradient from step t + 1 into h_t
-    dh_t = np.empty((N, H), dtype=xs.dtype)
-    tmp = np.empty((N, H), dtype=xs.dtype)
-    rec = np.empty((4, N, H), dtype=xs.dtype)
+    Wh_T = np.ascontiguousarray(Wh.T)                       # (4H, H)
+    dC_dh = G[3] * (1 - tanh_C * tanh_C)                    # o * (1 - tanh(C)^2), all steps: (T, N, H)
+    dA = np.empty((T, N, 4 * H), dtype=XH.dtype)            # stacked pre-activation gradients, blocks i, f, g, o
+    da = np.empty((4, N, H), dtype=XH.dtype)                # this step's, gate by gate
+    da_i, da_f, da_g, da_o = da
+    dh_next = np.zeros((N, H), dtype=XH.dtype)              # gradient from step t + 1 into h_t
+    dh_t = np.empty((N, H), dtype=XH.dtype)
+    tmp = np.empty((N, H), dtype=XH.dtype)
     for t in range(T - 1, -1, -1):
-        a, da = G[t], dA[t]                                 # gates [i, f, g, o] and their gradient, (4, N, H)
+        a = G[:, t]                                         # gates [i, f, g, o] of step t, (4, N, H)
         i, f, g, o = a
-        da_i, da_f, da_g, da_o = da
         np.add(dhs[t], dh_next, out=dh_t)                   # loss at step t + later steps
-        np.multiply(tanh_C[t], tanh_C[t], out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= dh_t
+        np.multiply(dC_dh[t], dh_t, out=tmp)
         dC += tmp                                           # cell path + hidden path
         np.subtract(1, a, out=da)
         da *= a                                             # s (1 - s) on every gate ...
@@ -89,12 +88,11 @@ def lstm_backward(dh, cache, dC_T=None):
         da[:3] *= dC                                        # gates i, f, g scale with dC ...
         da_o *= dh_t                                        # ... gate o with dh
         dC *= f                                             # dC_{t-1} = dC_t * f_t
-        np.matmul(da, Wh_T, out=rec)                        # dh_{t-1} = sum over gates of da_k @ Wh_k.T
-        np.sum(rec, axis=0, out=dh_next)
+        dA[t].reshape(N, 4, H)[...] = da.transpose(1, 0, 2)   # into row layout (N, 4H)
+        np.matmul(dA[t], Wh_T, out=dh_next)                 # dh_{t-1} = da_t @ Wh.T
 
-    dA2 = np.ascontiguousarray(dA.transpose(0, 2, 1, 3)).reshape(T * N, 4 * H)   # rows (t, n), blocks i, f, g, o
+    dA2 = dA.reshape(T * N, 4 * H)                          # rows (t, n), blocks i, f, g, o
     dx = np.ascontiguousarray((dA2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2))
-    dWx = xs.reshape(T * N, D).T @ dA2
-    dWh = hs[:-1].reshape(T * N, H).T @ dA2
+    dW = XH[:T].reshape(T * N, D + H).T @ dA2               # [dWx; dWh] = [X, H_prev].T @ dA, one product
     db = dA2.sum(axis=0)
-    return dx, dh_next, dC, dWx, dWh, db
+    return dx, dh_next, dC, dW[:D], dW[D:], db
