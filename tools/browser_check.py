@@ -490,7 +490,7 @@ def format_reports(reports: list[PageReport]) -> str:
                          f"equations, {r.info.get('images', 0)} images)")
         lines += [f"     - {p}" for p in r.problems]
     failed = sum(1 for r in reports if r.problems)
-    lines.append(f"{len(reports) - failed} passed, {failed} failed")
+    lines.append(f"pages checked: {len(reports)}, clean: {len(reports) - failed}, with problems: {failed}")
     return "\n".join(lines)
 
 
