@@ -58,8 +58,8 @@ book: book-strict
 
 # Headless Chromium for the browser test: Debian's package, installed when missing and we are root.
 browser-deps: install
-	@if $(PY) tools/browser_check.py --find-browser >/dev/null 2>&1; then \
-	  echo "browser: $$($(PY) tools/browser_check.py --find-browser)"; \
+	@if found=$$($(PY) tools/browser_check.py --find-browser 2>/dev/null); then \
+	  echo "browser: $$found"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "browser: installing Debian's chromium (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
@@ -77,7 +77,6 @@ test: install
 	$(MAKE) --no-print-directory unit && \
 	$(MAKE) --no-print-directory check-export && \
 	$(MAKE) --no-print-directory nbval && \
-	$(MAKE) --no-print-directory mathjax && \
 	$(MAKE) --no-print-directory book-strict && \
 	$(MAKE) --no-print-directory browser && \
 	echo "make test: all checks passed in $$(( $$(date +%s) - $$start )) s"
