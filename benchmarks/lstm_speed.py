@@ -343,7 +343,11 @@ def check_agreement(dtype="float64"):
     print(msg)
 
 
-def bench_one(size, dtype, repeats, min_sample):
+def lit_and_torch(size, dtype):
+    """The timed problem at one size and dtype, and the lstm_lit and torch callables that run it.
+
+    Returns (params, x, h0, C0, R, fns) with fns {"lit fwd", "lit f+b"} and, when torch is installed,
+    {"torch fwd", "torch f+b"}; f+b is forward + backward of sum(h * R)."""
     B, T, D, H = size
     rng = np.random.default_rng(0)
     dt = np.dtype(dtype)
@@ -377,6 +381,12 @@ def bench_one(size, dtype, repeats, min_sample):
             (out * tR).sum().backward()
 
         fns["torch fwd"], fns["torch f+b"] = torch_fwd, torch_fb
+    return params, x, h0, C0, R, fns
+
+
+def bench_one(size, dtype, repeats, min_sample):
+    B, T, D, H = size
+    params, x, h0, C0, R, fns = lit_and_torch(size, dtype)
     if not ARGS.no_naive:
         gates = split_gates(params)
 
@@ -388,7 +398,7 @@ def bench_one(size, dtype, repeats, min_sample):
             return naive_backward(R, caches)
 
         fns["naive fwd"], fns["naive f+b"] = naive_fwd, naive_fb
-    fns["GEMM"] = gemm_plan(B, T, D, H, dt)
+    fns["GEMM"] = gemm_plan(B, T, D, H, np.dtype(dtype))
     med, samples = time_round_robin(fns, repeats, min_sample, settle=True)
     flops = matmul_flops(B, T, D, H)
     res = {"size": list(size), "dtype": dtype, "median_s": med, "samples_s": samples, "matmul_flops": flops}
@@ -449,31 +459,10 @@ def torch_ops(fn, calls):
 
 def profile_one(size, dtype, repeats, min_sample, calls=5):
     B, T, D, H = size
-    rng = np.random.default_rng(0)
-    dt = np.dtype(dtype)
-    params = init_lstm(D, H, rng, dtype=dt)
-    x = rng.standard_normal((B, T, D)).astype(dt)
-    h0 = (0.5 * rng.standard_normal((B, H))).astype(dt)
-    C0 = (0.5 * rng.standard_normal((B, H))).astype(dt)
-    R = rng.standard_normal((B, T, H)).astype(dt)
-
-    def lit_fb():
-        _, _, cache = lstm_forward(x, h0, C0, params["Wx"], params["Wh"], params["b"])
-        return lstm_backward(R, cache)
-
-    fns = {"lit f+b": lit_fb, "GEMM": gemm_plan(B, T, D, H, dt)}
+    *_, both = lit_and_torch(size, dtype)
+    fns = {"lit f+b": both["lit f+b"], "GEMM": gemm_plan(B, T, D, H, np.dtype(dtype))}
     if torch is not None:
-        m = torch_lstm(params, D, H, dtype)
-        tx = torch.from_numpy(x).requires_grad_(True)
-        th0, tC0, tR = torch.from_numpy(h0)[None], torch.from_numpy(C0)[None], torch.from_numpy(R)
-
-        def torch_fb():
-            m.zero_grad(set_to_none=True)
-            tx.grad = None
-            out, _ = m(tx, (th0, tC0))
-            (out * tR).sum().backward()
-
-        fns["torch f+b"], fns["torch GEMM"] = torch_fb, torch_gemm_plan(B, T, D, H, dtype)
+        fns["torch GEMM"], fns["torch f+b"] = torch_gemm_plan(B, T, D, H, dtype), both["torch f+b"]
     med, _ = time_round_robin(fns, repeats, min_sample, settle=True)
     res = {"size": list(size), "dtype": dtype, "median_s": med}
     if torch is not None:
