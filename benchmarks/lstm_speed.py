@@ -235,8 +235,10 @@ def torch_lstm(params, D, H, dtype):
 # ----------------------------------------------------------------------------------------------------
 # Timing
 # ----------------------------------------------------------------------------------------------------
-def gemm_plan(B, T, D, H, dtype):
-    """The matrix products of one fused forward + backward, as callables on preallocated arrays."""
+def gemm_plan(B, T, D, H, dtype, lib="numpy"):
+    """The matrix products of one fused forward + backward, as a callable on preallocated arrays.
+
+    lib: "numpy" (np.matmul, NumPy's BLAS) or "torch" (torch.mm on the same arrays, torch's BLAS)."""
     rng = np.random.default_rng(1)
     r = lambda *s: rng.standard_normal(s).astype(dtype)  # noqa: E731
     X, Wx, Wh = r(T * B, D), r(D, 4 * H), r(H, 4 * H)
@@ -245,17 +247,22 @@ def gemm_plan(B, T, D, H, dtype):
     dh, dx = np.empty((B, H), dtype), np.empty((T * B, D), dtype)
     dWx, dWh = np.empty((D, 4 * H), dtype), np.empty((H, 4 * H), dtype)
     WhT = np.ascontiguousarray(Wh.T)
+    mm = np.matmul
+    if lib == "torch":                              # tensors sharing the arrays' memory
+        X, Wx, Wh, Hs, dZ, A, out_h, dh, dx, dWx, dWh, WhT = (
+            torch.from_numpy(v) for v in (X, Wx, Wh, Hs, dZ, A, out_h, dh, dx, dWx, dWh, WhT))
+        mm = torch.mm
     Hf, dZf = Hs.reshape(T * B, H), dZ.reshape(T * B, 4 * H)
 
     def run():
-        np.matmul(X, Wx, out=A)                     # input projection, all steps
+        mm(X, Wx, out=A)                            # input projection, all steps
         for t in range(T):
-            np.matmul(Hs[t], Wh, out=out_h)         # recurrent product, forward
+            mm(Hs[t], Wh, out=out_h)                # recurrent product, forward
         for t in range(T - 1, -1, -1):
-            np.matmul(dZ[t], WhT, out=dh)           # recurrent product, backward
-        np.matmul(X.T, dZf, out=dWx)
-        np.matmul(Hf.T, dZf, out=dWh)
-        np.matmul(dZf, Wx.T, out=dx)
+            mm(dZ[t], WhT, out=dh)                  # recurrent product, backward
+        mm(X.T, dZf, out=dWx)
+        mm(Hf.T, dZf, out=dWh)
+        mm(dZf, Wx.T, out=dx)
     return run
 
 
@@ -417,32 +424,6 @@ def bench_one(size, dtype, repeats, min_sample):
 # ----------------------------------------------------------------------------------------------------
 # Profile (--profile): where the forward + backward time goes
 # ----------------------------------------------------------------------------------------------------
-def torch_gemm_plan(B, T, D, H, dtype):
-    """``gemm_plan``'s matrix products (same shapes, same count), done by torch's BLAS."""
-    tdt = {"float32": torch.float32, "float64": torch.float64}[dtype]
-    gen = torch.Generator().manual_seed(1)
-    r = lambda *s: torch.randn(*s, generator=gen, dtype=tdt)  # noqa: E731
-    X, Wx, Wh = r(T * B, D), r(D, 4 * H), r(H, 4 * H)
-    Hs, dZ = r(T, B, H), r(T, B, 4 * H)
-    A, out_h = torch.empty(T * B, 4 * H, dtype=tdt), torch.empty(B, 4 * H, dtype=tdt)
-    dh, dx = torch.empty(B, H, dtype=tdt), torch.empty(T * B, D, dtype=tdt)
-    dWx, dWh = torch.empty(D, 4 * H, dtype=tdt), torch.empty(H, 4 * H, dtype=tdt)
-    WhT = Wh.t().contiguous()
-    Hf, dZf = Hs.reshape(T * B, H), dZ.reshape(T * B, 4 * H)
-
-    def run():
-        with torch.no_grad():
-            torch.mm(X, Wx, out=A)
-            for t in range(T):
-                torch.mm(Hs[t], Wh, out=out_h)
-            for t in range(T - 1, -1, -1):
-                torch.mm(dZ[t], WhT, out=dh)
-            torch.mm(X.t(), dZf, out=dWx)
-            torch.mm(Hf.t(), dZf, out=dWh)
-            torch.mm(dZf, Wx.t(), out=dx)
-    return run
-
-
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addmv", "aten::mv")
 
 
@@ -462,7 +443,8 @@ def profile_one(size, dtype, repeats, min_sample, calls=5):
     *_, both = lit_and_torch(size, dtype)
     fns = {"lit f+b": both["lit f+b"], "GEMM": gemm_plan(B, T, D, H, np.dtype(dtype))}
     if torch is not None:
-        fns["torch GEMM"], fns["torch f+b"] = torch_gemm_plan(B, T, D, H, dtype), both["torch f+b"]
+        fns["torch GEMM"] = gemm_plan(B, T, D, H, np.dtype(dtype), lib="torch")
+        fns["torch f+b"] = both["torch f+b"]
     med, _ = time_round_robin(fns, repeats, min_sample, settle=True)
     res = {"size": list(size), "dtype": dtype, "median_s": med}
     if torch is not None:
@@ -588,6 +570,8 @@ def main():
     check_agreement()
 
     if ARGS.profile:
+        if ARGS.split_batch:
+            sys.exit("--profile and --split-batch do not go together: the profile compares 2-thread products")
         if not ARGS.sizes:
             sizes = [(32, 50, 64, 128), (64, 100, 128, 256)]
         for size in sizes:
