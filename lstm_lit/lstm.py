@@ -9,7 +9,8 @@ import numpy as np
 from .neurons import check_array, sigmoid, tanh
 
 # %% ../notebooks/10_lstm.ipynb #db6dc20d
-GATE_ORDER = ("i", "f", "g", "o")  # gate blocks along the last axis of Wx, Wh and b (PyTorch's order)
+# gate blocks along the last axis of Wx, Wh and b (PyTorch's order)
+GATE_ORDER = ("i", "f", "g", "o")
 
 
 def _gate_block(H, name):
@@ -18,16 +19,19 @@ def _gate_block(H, name):
     return slice(k * H, (k + 1) * H)
 
 
-def init_lstm(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
+def init_lstm(D, H, rng, *, forget_bias=1.0, input_bias=0.0, dtype=np.float64):
     """Random fused LSTM parameters.
 
-    Every weight is drawn from the uniform distribution U(-1/sqrt(H), 1/sqrt(H)), the scale PyTorch's
-    nn.LSTM uses, so each pre-activation starts with a variance of about (D + H) / (3 H). The biases are
-    zero except the forget gate's block, set to ``forget_bias`` (1 by default): the forget gate then
-    starts near sigmoid(1) = 0.73 and the cell state is remembered over many steps from the first update
-    (Jozefowicz et al., 2015; see notebooks/10_lstm.ipynb).
+    Every weight is drawn from the uniform distribution U(-1/sqrt(H), 1/sqrt(H)), the scale
+    PyTorch's nn.LSTM uses, so each pre-activation starts with a variance of about
+    (D + H) / (3 H). The biases are zero except two blocks: the forget gate's, set to
+    ``forget_bias`` (1 by default: the forget gate then starts near sigmoid(1) = 0.73 and the
+    cell state is remembered over many steps from the first update; Jozefowicz et al., 2015),
+    and the input gate's, set to ``input_bias`` (0 by default; a negative value starts the
+    input gate nearly closed, as Hochreiter and Schmidhuber did). See notebooks/10_lstm.ipynb.
 
-    D : input size; H : hidden size; rng : np.random.Generator; dtype : np.float32 or np.float64.
+    D : input size; H : hidden size; rng : np.random.Generator; dtype : np.float32 or
+    np.float64; forget_bias, input_bias : finite real numbers.
     Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}, gate blocks in the order i, f, g, o.
 
     Defined in: notebooks/10_lstm.ipynb
@@ -39,11 +43,17 @@ def init_lstm(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
             raise ValueError(f"{name} must be a positive integer; got {n!r}")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
+    for name, v in (("forget_bias", forget_bias), ("input_bias", input_bias)):
+        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+            raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite; got {v!r}")
     k = 1.0 / np.sqrt(H)
     Wx = rng.uniform(-k, k, size=(D, 4 * H)).astype(dtype)
     Wh = rng.uniform(-k, k, size=(H, 4 * H)).astype(dtype)
     b = np.zeros(4 * H, dtype=dtype)
     b[_gate_block(H, "f")] = forget_bias
+    b[_gate_block(H, "i")] = input_bias
     return {"Wx": Wx, "Wh": Wh, "b": b}
 
 # %% ../notebooks/10_lstm.ipynb #6d8ff2f7

@@ -365,6 +365,29 @@ def test_init_lstm_layout_and_forget_bias():
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_init_lstm_input_bias():
+    D, H = 3, 4
+    i, f = GATE_ORDER.index("i"), GATE_ORDER.index("f")
+    default = init_lstm(D, H, np.random.default_rng(9))
+    assert np.all(default["b"][i * H:(i + 1) * H] == 0.0)           # default unchanged: 0
+    same = init_lstm(D, H, np.random.default_rng(9), input_bias=0.0)
+    assert all(np.array_equal(default[k], same[k]) for k in default)
+    for dtype in (np.float64, np.float32):
+        p = init_lstm(D, H, np.random.default_rng(9), forget_bias=5.0, input_bias=-3.0,
+                      dtype=dtype)
+        assert p["b"].dtype == dtype
+        assert np.all(p["b"][i * H:(i + 1) * H] == -3.0)
+        assert np.all(p["b"][f * H:(f + 1) * H] == 5.0)
+        assert np.all(p["b"][2 * H:] == 0.0)                         # g and o untouched
+        assert np.array_equal(p["Wx"], default["Wx"].astype(dtype))  # same weights drawn
+    with pytest.raises(TypeError, match="input_bias must be a real number; got str"):
+        init_lstm(D, H, np.random.default_rng(0), input_bias="-3")
+    with pytest.raises(ValueError, match="input_bias must be finite; got nan"):
+        init_lstm(D, H, np.random.default_rng(0), input_bias=float("nan"))
+    with pytest.raises(ValueError, match="forget_bias must be finite; got inf"):
+        init_lstm(D, H, np.random.default_rng(0), forget_bias=np.inf)
+
+
 def test_torch_round_trip_and_naming():
     rng = np.random.default_rng(8)
     p = init_lstm(3, 4, rng)
