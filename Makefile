@@ -15,6 +15,7 @@ help:
 	@echo "make test          set up .venv and run every check (unit, export sync, nbval, strict book build, browser)"
 	@echo "make browser       open every page of the built book in headless Chromium (screenshots in $(BUILD)/screenshots)"
 	@echo "make mathjax       fetch MathJax 3 from npm into _mathjax/ (the book serves it: equations typeset offline)"
+	@echo "make nbval         re-execute every notebook and compare with its stored outputs, under several CPUs' kernels"
 	@echo "make export        regenerate lstm_lit/ from the notebooks' '#| export' cells"
 	@echo "make execute       re-execute notebooks in place (NB=notebooks/04_rnn.ipynb for one)"
 	@echo "make clean         remove build outputs (keeps .venv)"
@@ -40,8 +41,11 @@ execute: install
 unit: install
 	$(PY) -m pytest -q tests
 
+# nbval strict under this CPU's own kernels, then under an AVX2 CPU's and an AVX CPU's (OpenBLAS and NumPy's
+# SIMD loops both forced): stored outputs must be what any reader's CPU prints. NB=... for some notebooks,
+# KERNELS=own (or haswell, sandybridge) for one configuration.
 nbval: install
-	$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg notebooks
+	$(PY) tools/run_nbval.py $(if $(KERNELS),--only $(KERNELS)) $(NB)
 
 # MathJax 3.2.2 from npm, published with the book (html_extra_path): equations typeset with no network.
 # Fetched once (needs npm and the npm registry), then reused; not committed (.gitignore).

@@ -141,3 +141,57 @@ def test_figures_share_the_book_size():
                     if not 0.5 * width <= w <= 2 * width:
                         odd.append(f"{path.name} cell {i}: {w}x{h} px (book width {width:.0f} px)")
     assert not odd, "figures off the book size:\n" + "\n".join(odd)
+
+
+# --- What a reader sees of the source: no test directives, no sideways scrolling, no typed numbers ---
+
+CODE_WIDTH = 88  # characters of a code line that the rendered column shows without scrolling
+TEST_DIRECTIVE = re.compile(r"^\s*#\s*(NBVAL_|PYTEST_VALIDATE_)", re.M)
+# "chapter 6", "Chapters 6 to 9", "exercise 3", "Figure 21", "Fig. 7", "equation (4)", "section 2":
+# numbers a reader would trust, which go stale when anything moves. Generated references say them instead.
+TYPED_NUMBER = re.compile(r"\b(chapters?|exercises?|figures?|fig\.|equations?|eqs?\.|sections?)\s+\(?\d",
+                          re.I)
+ROLE_OR_CODE = re.compile(r"\{[a-z:]+\}`[^`]*`|`[^`]*`|\$\$.*?\$\$|\$[^$\n]*\$", re.S)
+BOOK_PAGES = sorted((ROOT / "book").glob("*.md"))
+
+
+def _markdown_cells(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_test_directive_is_shown_to_readers(path):
+    """nbval's markers go in cell tags (nbval-ignore-output), not in comments a reader sees."""
+    shown = [f"{path.name} cell {i}: {m.group(0).strip()!r}" for i, c in _code_cells(path)
+             for m in TEST_DIRECTIVE.finditer(c.source)]
+    assert not shown, "use the cell tag instead:\n" + "\n".join(shown)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_code_lines_fit_the_rendered_column(path):
+    long = [f"{path.name} cell {i} line {n + 1}: {len(line)} characters"
+            for i, c in _code_cells(path) if "remove-input" not in c.metadata.get("tags", [])
+            for n, line in enumerate(c.source.splitlines()) if len(line) > CODE_WIDTH]
+    assert not long, f"code lines over {CODE_WIDTH} characters scroll sideways:\n" + "\n".join(long)
+
+
+def _typed_numbers(text: str) -> list[str]:
+    return [m.group(0) for m in TYPED_NUMBER.finditer(ROLE_OR_CODE.sub(" ", text))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + BOOK_PAGES, ids=_ids(NOTEBOOKS + BOOK_PAGES))
+def test_cross_references_are_generated_not_typed(path):
+    """'Chapter 6', 'Exercise 6.3', 'Fig. 6.1' and '(6.1)' come from {numref} and {eq} roles."""
+    if path.suffix == ".md":
+        cells = [(0, nbformat.v4.new_markdown_cell(path.read_text(encoding="utf-8")))]
+    else:
+        cells = _markdown_cells(path)
+    typed = [f"{path.name} cell {i}: {hit!r}" for i, c in cells for hit in _typed_numbers(c.source)]
+    assert not typed, "write {numref}`Chapter %s <ch-...>`, {numref}`ex-...`, {eq}`eq-...`:\n" + "\n".join(typed)
+
+
+def test_the_typed_number_check_can_fail():
+    assert _typed_numbers("as chapter 6 showed, and Exercise 6.3 and Fig. 7") == [
+        "chapter 6", "Exercise 6", "Fig. 7"]
+    assert _typed_numbers("as {numref}`Chapter %s <ch-rnn>` showed; `chapter 6` in code; $chapter 6$") == []
