@@ -2,7 +2,7 @@
 
 Run from the repository root (a script, not a test):
 
-    PYTHONPATH=. /work/torchvenv/bin/python benchmarks/lstm_speed.py            # full run, with torch
+    python benchmarks/lstm_speed.py     # full run: in a Python environment with torch==2.13.0 installed
     .venv/bin/python benchmarks/lstm_speed.py --quick                          # smoke run, no torch needed
 
 Everything runs in one process. Implementations are timed round-robin (one sample of each in turn,
