@@ -308,8 +308,9 @@ PAGE_PROBE = r"""
   out.binder = hrefs.filter(h => h.startsWith('https://mybinder.org/v2/gh/'));
   out.colab = hrefs.filter(h => h.startsWith('https://colab.research.google.com/github/'));
   // Code a reader must scroll sideways to read (the longest line of each such input cell).
+  // Printed outputs are left out: a wide table may scroll.
   out.code_scroll = [...content.querySelectorAll('.cell_input pre, .highlight pre')]
-      .filter(p => p.scrollWidth > p.clientWidth + 1)
+      .filter(p => !p.closest('.cell_output') && p.scrollWidth > p.clientWidth + 1)
       .map(p => { const lines = p.textContent.split('\n');
                   const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
                   return `${longest.length} characters, ${p.scrollWidth} px in ${p.clientWidth} px: `

@@ -6,7 +6,9 @@
    `const THEBE_JS_URL = ...` is a SyntaxError in every reader's console ("Identifier 'THEBE_JS_URL'
    has already been declared"), which also stops the rest of that script. We keep the first copy of
    each identical script on every page.
-2. Fail the build early, with the command to run, when the book's own MathJax copy is missing
+2. Serve the book's own stylesheet, book/_static/lstm_lit.css (code set small enough that an 88-character
+   line fits the article column).
+3. Fail the build early, with the command to run, when the book's own MathJax copy is missing
    (`make mathjax` fetches it; see tools/fetch_mathjax.py), instead of publishing pages whose
    equations can never typeset.
 """
@@ -55,8 +57,20 @@ def check_local_mathjax(app) -> None:
         )
 
 
+STATIC = Path(__file__).resolve().parent.parent / "_static"
+
+
+def add_book_css(app) -> None:
+    if app.builder.format != "html":
+        return
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+    app.add_css_file("lstm_lit.css")
+
+
 def setup(app):
     app.connect("builder-inited", check_local_mathjax)
+    app.connect("builder-inited", add_book_css)
     # After every other handler (sphinx.ext.mathjax adds its scripts at the default priority 500).
     app.connect("html-page-context", dedupe_scripts, priority=990)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
