@@ -13,11 +13,12 @@ LSTM_CELL_PARTS = (None, "cell", "forget", "input", "candidate", "output")
 
 
 def draw_lstm_cell(ax=None, highlight=None):
-    """Draw one LSTM cell: the cell-state line, the four gates and the pointwise operations.
+    """Draw one LSTM cell: the cell-state line, four gates, pointwise operations.
 
     ax : matplotlib Axes to draw on (a new figure when None).
-    highlight : one of None, "cell", "forget", "input", "candidate", "output"; that part is drawn in
-        colour, with a thick outline and a hatch so that it stays distinct in greyscale print.
+    highlight : one of None, "cell", "forget", "input", "candidate", "output"; that
+        part is drawn in colour, with a thick outline and a hatch so that it stays
+        distinct in greyscale print.
     Returns the Axes.
 
     Defined in: notebooks/06_cell_state.ipynb
@@ -26,13 +27,15 @@ def draw_lstm_cell(ax=None, highlight=None):
     from matplotlib.patches import Circle, Ellipse, FancyBboxPatch
 
     if highlight not in LSTM_CELL_PARTS:
-        raise ValueError(f"highlight must be one of {LSTM_CELL_PARTS}; got {highlight!r}")
+        raise ValueError(
+            f"highlight must be one of {LSTM_CELL_PARTS}; got {highlight!r}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 3.7))
     edge_hi, fill_hi = BOOK_COLORS[1], BOOK_COLORS[4]  # vermillion outline, orange fill
 
     def is_on(part):
-        # part: the highlight value(s) that light this element up; None for elements never highlighted
+        # part: the highlight value(s) that light this element up;
+        # None for elements never highlighted
         parts = (part,) if isinstance(part, str) or part is None else part
         return highlight is not None and highlight in parts
 
@@ -40,21 +43,24 @@ def draw_lstm_cell(ax=None, highlight=None):
         on = is_on(part)
         colour, lw = (edge_hi, 3.2) if on else ("black", 1.2)
         xs, ys = zip(*points)
-        ax.plot(xs, ys, color=colour, lw=lw, ls="-", zorder=3 if on else 2, solid_capstyle="butt")
+        ax.plot(xs, ys, color=colour, lw=lw, ls="-", zorder=3 if on else 2,
+                solid_capstyle="butt")
         if arrow:
             (x0, y0), (x1, y1) = points[-2], points[-1]
-            ax.annotate("", xy=(x1, y1), xytext=(x0 + 0.9 * (x1 - x0), y0 + 0.9 * (y1 - y0)),
-                        arrowprops=dict(arrowstyle="-|>", color=colour, lw=lw, mutation_scale=10 + 3 * on),
-                        zorder=4)
+            start = (x0 + 0.9 * (x1 - x0), y0 + 0.9 * (y1 - y0))
+            head = dict(arrowstyle="-|>", color=colour, lw=lw,
+                        mutation_scale=10 + 3 * on)
+            ax.annotate("", xy=(x1, y1), xytext=start, arrowprops=head, zorder=4)
 
     def patch_style(part):
         on = is_on(part)
-        return dict(facecolor=fill_hi if on else "white", edgecolor=edge_hi if on else "black",
+        return dict(facecolor=fill_hi if on else "white",
+                    edgecolor=edge_hi if on else "black",
                     lw=3.0 if on else 1.2, hatch="///" if on else None, zorder=5)
 
     def gate(x, y, label, part):
-        ax.add_patch(FancyBboxPatch((x - 0.5, y - 0.35), 1.0, 0.7, boxstyle="round,pad=0.03",
-                                    **patch_style(part)))
+        ax.add_patch(FancyBboxPatch((x - 0.5, y - 0.35), 1.0, 0.7,
+                                    boxstyle="round,pad=0.03", **patch_style(part)))
         ax.text(x, y, label, ha="center", va="center", fontsize=10, zorder=6,
                 bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none"))
 
@@ -63,15 +69,17 @@ def draw_lstm_cell(ax=None, highlight=None):
         ax.text(x, y, label, ha="center", va="center", fontsize=12, zorder=6,
                 bbox=dict(boxstyle="circle,pad=0.0", fc="white", ec="none"))
 
-    r, yC, yG, yX, yB = 0.28, 5.4, 2.6, 4.0, 1.2   # node radius; rows: cell line, gates, write, input bus
-    xf, xi, xg, xo, xh = 2.8, 4.2, 5.6, 7.2, 8.9  # columns: forget, input, candidate, output, h_t
-    ax.add_patch(FancyBboxPatch((1.0, 0.6), 9.6, 5.6, boxstyle="round,pad=0.1", facecolor="#F2F2F2",
-                                edgecolor="#808080", lw=1.0, zorder=0))
+    # node radius; rows: cell line, gates, write, input bus
+    r, yC, yG, yX, yB = 0.28, 5.4, 2.6, 4.0, 1.2
+    xf, xi, xg, xo, xh = 2.8, 4.2, 5.6, 7.2, 8.9  # columns: f, i, candidate, o, h_t
+    ax.add_patch(FancyBboxPatch((1.0, 0.6), 9.6, 5.6, boxstyle="round,pad=0.1",
+                                facecolor="#F2F2F2", edgecolor="#808080", lw=1.0,
+                                zorder=0))
     # cell-state line across the top: C_{t-1} -> x -> + -> C_t
     wire([(-0.2, yC), (xf - r, yC)], "cell")
     wire([(xf + r, yC), (xg - r, yC)], "cell")
     wire([(xg + r, yC), (12.0, yC)], "cell")
-    # input bus: h_{t-1} from the left, x_t from below, concatenated and fed to every gate
+    # input bus: h_{t-1} from the left, x_t from below, joined and fed to every gate
     wire([(-0.2, yB), (1.8, yB)], None, arrow=False)
     wire([(1.8, -0.3), (1.8, yB)], None, arrow=False)
     wire([(1.8, yB), (xo, yB)], None, arrow=False)
@@ -108,9 +116,10 @@ def draw_lstm_cell(ax=None, highlight=None):
     ax.text(12.0, yG + 0.2, r"$h_t$", ha="right", va="bottom", **txt)
     ax.text(xf + 0.12, 4.0, r"$f_t$", ha="left", va="center", **txt)
     ax.text(xi - 0.12, 3.6, r"$i_t$", ha="right", va="center", **txt)
-    ax.text(xg + 0.12, 3.35, r"$\tilde C_t$", ha="left", va="center", **txt)
+    ax.text(xg + 0.2, 3.3, r"$\tilde C_t$", ha="left", va="center", **txt)
     ax.text(8.0, yG + 0.12, r"$o_t$", ha="center", va="bottom", **txt)
-    ax.text(xh + 0.7, 4.2, r"$\tanh(C_t)$", ha="left", va="center", fontsize=10, zorder=7)
+    ax.text(xh + 0.7, 4.2, r"$\tanh(C_t)$", ha="left", va="center", fontsize=10,
+            zorder=7)
     ax.set_xlim(-0.4, 12.3)
     ax.set_ylim(-0.5, 6.6)
     ax.set_aspect("equal")
@@ -141,9 +150,11 @@ def cell_state_forward(C_prev, f, i, C_tilde):
 def cell_state_backward(dC, cache):
     """Backward pass of ``cell_state_forward``.
 
-    dC : (N, H) upstream gradient dL/dC_t; cache : (C_prev, f, i, C_tilde) from the forward pass.
-    Returns dC_prev : (N, H) = dC * f, df : (N, H) = dC * C_prev, di : (N, H) = dC * C_tilde,
-    dC_tilde : (N, H) = dC * i. The gradient reaching C_{t-1} is scaled by f alone.
+    dC : (N, H) upstream gradient dL/dC_t;
+    cache : (C_prev, f, i, C_tilde) from the forward pass.
+    Returns dC_prev : (N, H) = dC * f, df : (N, H) = dC * C_prev,
+    di : (N, H) = dC * C_tilde, dC_tilde : (N, H) = dC * i.
+    The gradient reaching C_{t-1} is scaled by f alone.
 
     Defined in: notebooks/06_cell_state.ipynb
     """
