@@ -12,10 +12,12 @@ from .neurons import check_array, sigmoid
 def check_gate_args(h_prev, x, W, b, W_name, b_name):
     """Validate the arguments of a gate; return (N, H, D).
 
-    h_prev : (N, H) previous hidden state; x : (N, D) input; W : (H, H + D) weights acting on the
-    concatenation [h_prev, x]; b : (H,) bias. All must share h_prev's float dtype and be finite.
+    h_prev : (N, H) previous hidden state; x : (N, D) input;
+    W : (H, H + D) weights acting on the concatenation [h_prev, x]; b : (H,) bias.
+    All must share h_prev's float dtype and be finite.
     W_name, b_name : names used in the error messages (e.g. "W_f", "b_f").
-    Raises TypeError (not an array, wrong or mixed dtype) or ValueError (shape, NaN, inf).
+    Raises TypeError (not an array, wrong or mixed dtype) or ValueError (shape, NaN,
+    inf).
 
     Defined in: notebooks/07_forget_gate.ipynb
     """
@@ -32,8 +34,10 @@ def forget_gate_forward(h_prev, x, W_f, b_f):
     """Forget gate f_t = sigmoid(W_f [h_{t-1}, x_t] + b_f), batch-major.
 
     h_prev : (N, H) previous hidden state h_{t-1}; x : (N, D) input x_t;
-    W_f : (H, H + D) weights on the concatenation [h_prev, x]; b_f : (H,) bias. One float dtype.
-    Returns f : (N, H) with values in (0, 1), and cache = (hx, W_f, f) with hx : (N, H + D).
+    W_f : (H, H + D) weights on the concatenation [h_prev, x]; b_f : (H,) bias.
+    One float dtype.
+    Returns f : (N, H) with values in (0, 1), and cache = (hx, W_f, f)
+    with hx : (N, H + D).
 
     Defined in: notebooks/07_forget_gate.ipynb
     """
