@@ -11,11 +11,12 @@ from .neurons import check_array, sigmoid, tanh
 
 # %% ../notebooks/08_input_gate.ipynb #c006
 def input_gate_forward(h_prev, x, W_i, b_i):
-    """Input gate i_t = sigmoid(W_i [h_{t-1}, x_t] + b_i): how much of the candidate to write.
+    """Input gate i_t = sigmoid(W_i [h_{t-1}, x_t] + b_i): how much of C~_t to write.
 
     h_prev : (N, H) previous hidden state; x : (N, D) input;
     W_i : (H, H + D) weights on [h_prev, x]; b_i : (H,) bias. One float dtype.
-    Returns i : (N, H) with values in (0, 1), and cache = (hx, W_i, i) with hx : (N, H + D).
+    Returns i : (N, H) with values in (0, 1), and cache = (hx, W_i, i)
+    with hx : (N, H + D).
 
     Defined in: notebooks/08_input_gate.ipynb
     """
@@ -42,7 +43,7 @@ def input_gate_backward(di, cache):
 
 # %% ../notebooks/08_input_gate.ipynb #c007
 def candidate_forward(h_prev, x, W_C, b_C):
-    """Candidate values C~_t = tanh(W_C [h_{t-1}, x_t] + b_C): what could be written to the cell.
+    """Candidate values C~_t = tanh(W_C [h_{t-1}, x_t] + b_C): what could be written.
 
     h_prev : (N, H) previous hidden state; x : (N, D) input;
     W_C : (H, H + D) weights on [h_prev, x]; b_C : (H,) bias. One float dtype.
@@ -52,7 +53,7 @@ def candidate_forward(h_prev, x, W_C, b_C):
     """
     check_gate_args(h_prev, x, W_C, b_C, "W_C", "b_C")
     hx = np.concatenate([h_prev, x], axis=1)
-    C_tilde = tanh(hx @ W_C.T + b_C)   # tanh, not sigmoid: the candidate can be negative
+    C_tilde = tanh(hx @ W_C.T + b_C)   # tanh, not sigmoid: it can be negative
     return C_tilde, (hx, W_C, C_tilde)
 
 
