@@ -16,7 +16,9 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
     Parameters
     ----------
     x : np.ndarray
-        The array to check. It must already be a NumPy array of float32 or float64.
+        The array to check. It must already be a NumPy array of float32 or float64,
+        and not a masked array (the book's functions would compute with the values
+        under the mask) nor a ``numpy.matrix`` (whose ``*`` is a matrix product).
     name : str
         The argument's name, used in error messages.
     shape : tuple of (int or None), optional
@@ -31,7 +33,8 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
     Raises
     ------
     TypeError
-        ``x`` is not an ndarray, not floating point, or not of ``dtype``.
+        ``x`` is not an ndarray, is a masked array or a matrix, is not floating
+        point, or is not of ``dtype``.
     ValueError
         Wrong number of axes, wrong size on an axis, or a non-finite value.
 
@@ -39,18 +42,26 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray; got {type(x).__name__}")
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} must be a plain numpy.ndarray, not a masked array; "
+                        f"got MaskedArray (fill the masked entries first: "
+                        f"{name}.filled(value))")
+    if isinstance(x, np.matrix):
+        raise TypeError(f"{name} must be a plain numpy.ndarray, not a matrix; "
+                        f"got matrix (convert it with np.asarray)")
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64; got {x.dtype}")
     if dtype is not None and x.dtype != np.dtype(dtype):
-        raise TypeError(f"{name} must have dtype {np.dtype(dtype)} (to match the other arguments); got {x.dtype}")
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)} (to match the other "
+                        f"arguments); got {x.dtype}")
     if shape is not None:
         shape = tuple(shape)
         sizes = ["any" if s is None else str(s) for s in shape]
         expected = "(" + ", ".join(sizes) + ("," if len(sizes) == 1 else "") + ")"
         if dims:
             expected = f"{dims} = {expected}"
-        ok = x.ndim == len(shape) and all(s is None or s == g for s, g in zip(shape, x.shape))
-        if not ok:
+        sizes_ok = all(s is None or s == g for s, g in zip(shape, x.shape))
+        if x.ndim != len(shape) or not sizes_ok:
             raise ValueError(f"{name} must have shape {expected}; got {x.shape}")
     if finite and not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
@@ -59,7 +70,7 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
 
 # %% ../notebooks/01_neurons.ipynb #504b03ae
 def _float_input(z):
-    """Accept a NumPy float32/float64 scalar as a 0-d array; check everything else with check_array."""
+    """Accept a NumPy float32/float64 scalar as a 0-d array; check the rest."""
     if isinstance(z, (np.float32, np.float64)):
         z = np.asarray(z)
     return check_array(z, "z")
@@ -68,7 +79,8 @@ def _float_input(z):
 def sigmoid(z):
     """Logistic sigmoid 1 / (1 + exp(-z)), computed without overflow.
 
-    For z >= 0 it evaluates 1 / (1 + e^{-z}); for z < 0 the equal form e^{z} / (1 + e^{z}).
+    For z >= 0 it evaluates 1 / (1 + e^{-z}); for z < 0 the equal form
+    e^{z} / (1 + e^{z}).
     Either way the exponent is -|z| <= 0, so exp never overflows, even at z = -1000.
 
     Parameters
@@ -146,18 +158,22 @@ def relu_grad(z):
     return (z > 0).astype(z.dtype)
 
 # %% ../notebooks/01_neurons.ipynb #e52e7597
-# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies. Each colour is paired
-# with its own line style and marker so that curves stay apart in greyscale print as well.
-BOOK_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-BOOK_LINESTYLES = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--"]
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+# Each colour is paired with its own line style and marker, so that curves stay
+# apart in greyscale print too.
+BOOK_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7",
+               "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+BOOK_LINESTYLES = ["-", "--", "-.", ":",
+                   (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--"]
 BOOK_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def use_book_style():
     """Set matplotlib's defaults for every figure in the book.
 
-    One figure size and resolution across chapters, a colour cycle that stays readable for colour-blind
-    readers, and a line style per colour so curves stay distinct in greyscale.
+    One figure size and resolution across chapters, a colour cycle that stays readable
+    for colour-blind readers, and a line style per colour so curves stay distinct in
+    greyscale.
 
     Defined in: notebooks/01_neurons.ipynb
     """
@@ -174,7 +190,8 @@ def use_book_style():
         "axes.spines.right": False,
         "font.size": 10,
         "legend.frameon": False,
-        "axes.prop_cycle": cycler(color=BOOK_COLORS) + cycler(linestyle=BOOK_LINESTYLES),
+        "axes.prop_cycle": (cycler(color=BOOK_COLORS)
+                            + cycler(linestyle=BOOK_LINESTYLES)),
         "image.cmap": "cividis",
     })
 
@@ -182,12 +199,16 @@ def use_book_style():
 def affine_forward(x, W, b):
     """Fully connected layer out = x @ W + b.
 
-    x : (N, D) inputs; W : (D, M) weights; b : (M,) biases, all of one float dtype.
+    x : (N, D) inputs with D >= 1; W : (D, M) weights; b : (M,) biases, all of one float
+    dtype.
     Returns out : (N, M) and cache = (x, W) for the backward pass.
 
     Defined in: notebooks/01_neurons.ipynb
     """
     check_array(x, "x", (None, None), dims="(N, D)")
+    if x.shape[1] == 0:
+        raise ValueError(f"x must have at least one feature, (N, D) with D >= 1; "
+                         f"got {x.shape}")
     check_array(W, "W", (x.shape[1], None), dims="(D, M)", dtype=x.dtype)
     check_array(b, "b", (W.shape[1],), dims="(M,)", dtype=x.dtype)
     return x @ W + b, (x, W)

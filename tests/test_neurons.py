@@ -30,6 +30,45 @@ def test_check_array_rejects_bad_input_naming_expected_and_given(bad, error, pat
         check_array(bad, "x", (None, 2), dims="(N, D)")
 
 
+def test_check_array_rejects_masked_arrays_even_with_nan_under_the_mask():
+    masked = np.ma.masked_invalid(np.array([1.0, np.nan]))
+    assert np.all(np.isfinite(masked))            # why: the mask hides the NaN from isfinite
+    with pytest.raises(TypeError, match=r"x must be a plain numpy\.ndarray, not a masked array; "
+                                        r"got MaskedArray"):
+        check_array(masked, "x")
+    with pytest.raises(TypeError, match=r"not a masked array"):
+        check_array(np.ma.array([1.0, 2.0]), "x")          # no mask at all: still refused
+    with pytest.raises(TypeError, match=r"not a masked array"):
+        sigmoid(masked)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_check_array_rejects_numpy_matrix():
+    with pytest.raises(TypeError, match=r"W must be a plain numpy\.ndarray, not a matrix; got matrix"):
+        check_array(np.matrix([[1.0, 2.0]]), "W")
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    (np.array(["0.5"]), r"got <U3"),
+    (np.array([1 + 2j]), r"got complex128"),
+    (np.array([0.5], dtype=np.float16), r"got float16"),
+    (np.array([True]), r"got bool"),
+    (np.array([0.5], dtype=object), r"got object"),
+])
+def test_check_array_rejects_other_dtypes(bad, pattern):
+    with pytest.raises(TypeError, match=r"x must have dtype float32 or float64; " + pattern):
+        check_array(bad, "x")
+
+
+def test_check_array_accepts_empty_arrays_and_subclasses_that_keep_ndarray_semantics():
+    assert check_array(np.zeros((0, 3)), "x", (None, 3)).shape == (0, 3)
+
+    class Tagged(np.ndarray):
+        pass
+    tagged = np.zeros(2).view(Tagged)
+    assert check_array(tagged, "x") is tagged
+
+
 def test_check_array_dtype_must_match():
     with pytest.raises(TypeError, match=r"W must have dtype float64 .*got float32"):
         check_array(np.zeros(2, dtype=np.float32), "W", dtype=np.float64)
@@ -148,6 +187,15 @@ def test_affine_forward_preserves_dtype(dtype):
 def test_affine_forward_rejects_bad_input(args, error, pattern):
     with pytest.raises(error, match=pattern):
         affine_forward(*args)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_affine_forward_rejects_zero_features_and_accepts_an_empty_batch(dtype):
+    with pytest.raises(ValueError, match=r"x must have at least one feature, \(N, D\) with D >= 1; "
+                                         r"got \(4, 0\)"):
+        affine_forward(np.zeros((4, 0), dtype), np.zeros((0, 2), dtype), np.zeros(2, dtype))
+    out, _ = affine_forward(np.zeros((0, 3), dtype), np.zeros((3, 2), dtype), np.zeros(2, dtype))
+    assert out.shape == (0, 2) and out.dtype == dtype
 
 
 def test_affine_forward_gradients():
