@@ -25,12 +25,15 @@ def _check_hidden_args(h, Wh, dh_last):
 def hidden_state_grads(h, Wh, dh_last):
     """Gradient of a last-step loss with respect to every hidden state of a vanilla RNN.
 
-    The loss L depends on the sequence only through the last state, with dL/dh_T = dh_last. Walking back
-    through h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b) gives dL/dh_{t-1} = (dL/dh_t * (1 - h_t**2)) @ Wh.T.
+    The loss L depends on the sequence only through the last state, with
+    dL/dh_T = dh_last. Walking back through h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b)
+    gives dL/dh_{t-1} = (dL/dh_t * (1 - h_t**2)) @ Wh.T.
 
     h : (N, T, H) hidden states from ``rnn_forward``; Wh : (H, H) recurrent weights;
-    dh_last : (N, H) gradient of the loss with respect to h[:, -1]. One dtype for all three.
-    Returns dh : (N, T, H) with dh[:, t] = dL/dh[:, t]; dh[:, T - 1 - lag] is the gradient at that lag.
+    dh_last : (N, H) gradient of the loss with respect to h[:, -1]. One dtype for all
+    three.
+    Returns dh : (N, T, H) with dh[:, t] = dL/dh[:, t]; dh[:, T - 1 - lag] is the
+    gradient at that lag.
 
     Defined in: notebooks/05_vanishing.ipynb
     """
@@ -46,7 +49,8 @@ def hidden_grad_norms(h, Wh, dh_last):
     """Euclidean norms ||dL/dh_t|| of ``hidden_state_grads``, one per example and step.
 
     h : (N, T, H); Wh : (H, H); dh_last : (N, H). Returns norms : (N, T), in h's dtype;
-    norms[:, T - 1] is the lag-0 norm ||dh_last|| and norms[:, T - 1 - lag] the norm at that lag.
+    norms[:, T - 1] is the lag-0 norm ||dh_last|| and norms[:, T - 1 - lag] the norm at
+    that lag.
 
     Defined in: notebooks/05_vanishing.ipynb
     """
@@ -56,12 +60,13 @@ def hidden_grad_norms(h, Wh, dh_last):
 def jacobian_norm_bound(h, Wh, dh_last):
     """Upper bound on ||dL/dh_t|| from the product of per-step Jacobian norms.
 
-    bound[:, t] = ||dh_last|| * prod_{k=t+1}^{T-1} gamma_k * ||Wh||_2, where gamma_k = max_j (1 - h[:, k, j]**2)
-    is the largest tanh derivative at step k and ||Wh||_2 the largest singular value. Computed in float64
-    with logarithms, so long products neither overflow nor underflow before the end.
+    bound[:, t] = ||dh_last|| * prod_{k=t+1}^{T-1} gamma_k * ||Wh||_2, where
+    gamma_k = max_j (1 - h[:, k, j]**2) is the largest tanh derivative at step k and
+    ||Wh||_2 the largest singular value. Computed in float64 with logarithms, so long
+    products neither overflow nor underflow before the end.
 
-    h : (N, T, H); Wh : (H, H); dh_last : (N, H). Returns bound : (N, T) in float64; bound[:, T - 1]
-    equals ||dh_last||.
+    h : (N, T, H); Wh : (H, H); dh_last : (N, H). Returns bound : (N, T) in float64;
+    bound[:, T - 1] equals ||dh_last||.
 
     Defined in: notebooks/05_vanishing.ipynb
     """
@@ -69,43 +74,58 @@ def jacobian_norm_bound(h, Wh, dh_last):
     sigma = np.linalg.norm(Wh.astype(np.float64), 2)
     h64 = h.astype(np.float64)
     gamma = np.max(1.0 - h64 * h64, axis=2)                       # (N, T)
-    with np.errstate(divide="ignore"):                            # log 0 = -inf gives a bound of 0
-        log_factors = np.log(gamma[:, 1:]) + np.log(sigma)        # the step from k back to k - 1, k = 1 .. T-1
+    # the step from k back to k - 1, k = 1 .. T-1; log 0 = -inf gives a bound of 0
+    with np.errstate(divide="ignore"):
+        log_factors = np.log(gamma[:, 1:]) + np.log(sigma)
     log_prod = np.zeros((N, T))
     log_prod[:, :-1] = np.cumsum(log_factors[:, ::-1], axis=1)[:, ::-1]
-    return np.linalg.norm(dh_last.astype(np.float64), axis=1, keepdims=True) * np.exp(log_prod)
+    norm_last = np.linalg.norm(dh_last.astype(np.float64), axis=1, keepdims=True)
+    return norm_last * np.exp(log_prod)
 
 # %% ../notebooks/05_vanishing.ipynb #21f60aee
 def clip_grad_norm(grads, max_norm):
     """Global L2-norm gradient clipping (Pascanu, Mikolov and Bengio, 2013), in place.
 
-    The norm is taken over all arrays together, sqrt(sum_k ||grads[k]||^2), accumulated in float64. When it
-    exceeds ``max_norm``, every array is multiplied by max_norm / norm, so the direction is unchanged and
-    the new global norm is max_norm. Below or at the threshold nothing changes. Dtypes are preserved.
+    The norm is taken over all arrays together, sqrt(sum_k ||grads[k]||^2), accumulated
+    in float64. When it exceeds ``max_norm``, every array is multiplied by max_norm /
+    norm, so the direction is unchanged and the new global norm is max_norm. Below or at
+    the threshold nothing changes. Dtypes are preserved.
 
-    grads : dict name -> gradient array (float32 or float64, any shapes), modified in place.
-    max_norm : the threshold tau, a finite number > 0.
+    grads : dict name -> writeable gradient array (float32 or float64, any shapes),
+    modified in place. max_norm : the threshold tau, a finite number > 0.
     Returns the global norm before clipping, as a float.
-    Raises ValueError for a bad max_norm or when the norm is not finite (a NaN or inf in a gradient:
-    clipping cannot repair it), naming the offending arrays; TypeError for a non-dict or non-array.
+    Raises ValueError for a bad max_norm, a read-only array, or when the norm is not
+    finite (a NaN or inf in a gradient: clipping cannot repair it), naming the offending
+    arrays; TypeError for a non-dict or non-array. Nothing is modified when it raises.
 
     Defined in: notebooks/05_vanishing.ipynb
     """
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)):
+    number = (int, float, np.integer, np.floating)
+    if isinstance(max_norm, bool) or not isinstance(max_norm, number):
         raise TypeError(f"max_norm must be a number; got {type(max_norm).__name__}")
     if not math.isfinite(max_norm) or max_norm <= 0:
         raise ValueError(f"max_norm must be a finite number > 0; got {max_norm}")
     if not isinstance(grads, dict) or not grads:
-        raise TypeError(f"grads must be a non-empty dict of name -> array; got {grads!r:.60}")
+        raise TypeError(f"grads must be a non-empty dict of name -> array; "
+                        f"got {grads!r:.60}")
     for name, g in grads.items():
         check_array(g, f"grads[{name!r}]", finite=False)
-    with np.errstate(over="ignore", invalid="ignore"):             # an overflow is reported just below
-        norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+    read_only = [name for name, g in grads.items() if not g.flags.writeable]
+    if read_only:
+        raise ValueError(f"clip_grad_norm scales the gradients in place, but "
+                         f"{read_only} are read-only arrays; pass writeable copies "
+                         "(np.array(g))")
+    # an overflow is reported just below
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
+                             for g in grads.values()))
     if not math.isfinite(norm):
         bad = [name for name, g in grads.items() if not np.all(np.isfinite(g))]
-        where = f"NaN or inf in {bad}" if bad else "the values are finite but their squares overflow float64"
-        raise ValueError(f"gradient norm is not finite ({norm}); {where}. Clipping cannot repair this: "
-                         "lower the learning rate or look for the step where the loss overflowed")
+        where = (f"NaN or inf in {bad}" if bad
+                 else "the values are finite but their squares overflow float64")
+        raise ValueError(f"gradient norm is not finite ({norm}); {where}. Clipping "
+                         "cannot repair this: lower the learning rate or look for the "
+                         "step where the loss overflowed")
     if norm > max_norm:
         scale = max_norm / norm
         for g in grads.values():
@@ -113,12 +133,13 @@ def clip_grad_norm(grads, max_norm):
     return norm
 
 # %% ../notebooks/05_vanishing.ipynb #73604f2c
-# The adding-problem experiment of notebooks/05_vanishing.ipynb, reused by the training chapter.
+# The adding-problem experiment of notebooks/05_vanishing.ipynb, reused by the training
+# chapter.
 ADDING_PROTOCOL = {
     "lengths": (20, 50, 100),     # sequence lengths T
     "hidden_size": 16,            # H
     "batch_size": 128,            # fresh sequences per step, from adding_problem
-    "steps": 600,                 # optimiser steps per length (the same budget for every T)
+    "steps": 600,                 # optimiser steps per length (one budget for every T)
     "optimizer": "Adam",          # lstm_lit.learning.Adam, default betas
     "learning_rate": 0.02,
     "clip_norm": 1.0,             # clip_grad_norm on all gradients together, every step
@@ -127,7 +148,7 @@ ADDING_PROTOCOL = {
     "init": "init_rnn defaults",  # Wx ~ N(0, 1/D), Wh ~ N(0, 1/H), b = 0; h0 = 0
     "tol": 0.04,                  # adding_solved's criterion
     "test_size": 2000,            # fresh test sequences per length
-    "train_seed": 0,              # np.random.default_rng(train_seed) for weights and batches
-    "test_seed": 1000,            # np.random.default_rng(test_seed + T) for the test set
-    "margin": 0.10,               # success must beat the constant-0.5 baseline by this much
+    "train_seed": 0,              # np.random.default_rng(train_seed): weights, batches
+    "test_seed": 1000,            # np.random.default_rng(test_seed + T): the test set
+    "margin": 0.10,               # success must beat the constant 0.5 by this much
 }

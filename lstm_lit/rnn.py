@@ -13,31 +13,48 @@ from .neurons import FLOAT_DTYPES, check_array, tanh
 def init_rnn(D, H, rng, *, dtype=np.float64, spectral_radius=None):
     """Random parameters for a vanilla RNN with D inputs and H hidden units.
 
-    Wx (D, H) has entries N(0, 1/D) and Wh (H, H) entries N(0, 1/H), so that x @ Wx and h @ Wh keep
-    roughly the scale of their inputs whatever D and H are; for large H the eigenvalues of such a Wh fill
-    the unit disc, so its spectral radius is close to 1. b (H,) starts at 0.
-    spectral_radius : if given (> 0), Wh is rescaled so that its largest eigenvalue modulus is exactly
-    this value (computed in float64, then cast to ``dtype``).
+    Wx (D, H) has entries N(0, 1/D) and Wh (H, H) entries N(0, 1/H), so that x @ Wx and
+    h @ Wh keep roughly the scale of their inputs whatever D and H are; for large H the
+    eigenvalues of such a Wh fill the unit disc, so its spectral radius is close to 1.
+    b (H,) starts at 0.
+    spectral_radius : if given (a finite number > 0), Wh is rescaled so that its largest
+    eigenvalue modulus is exactly this value (computed in float64, then cast to
+    ``dtype``).
 
-    Returns dict with "Wx" (D, H), "Wh" (H, H), "b" (H,), all of ``dtype`` (float32 or float64).
+    Returns dict with "Wx" (D, H), "Wh" (H, H), "b" (H,), all of ``dtype`` (float32 or
+    float64).
 
     Defined in: notebooks/04_rnn.ipynb
     """
     for name, value in (("D", D), ("H", H)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be a positive int; "
+                            f"got {type(value).__name__} {value!r}")
+        if value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}")
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    dtype = np.dtype(dtype)
+        raise TypeError(f"rng must be a numpy.random.Generator; "
+                        f"got {type(rng).__name__}")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64; got {dtype!r}") from None
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64; got {dtype}")
+    if spectral_radius is not None:
+        number = (int, float, np.integer, np.floating)
+        if isinstance(spectral_radius, bool) or not isinstance(spectral_radius, number):
+            given = f"{type(spectral_radius).__name__} {spectral_radius!r:.40}"
+            raise TypeError(f"spectral_radius must be a number or None; got {given}")
+        if not np.isfinite(spectral_radius) or spectral_radius <= 0:
+            raise ValueError(f"spectral_radius must be a finite number > 0; "
+                             f"got {spectral_radius}")
     Wx = rng.standard_normal((D, H)) / np.sqrt(D)
     Wh = rng.standard_normal((H, H)) / np.sqrt(H)
     if spectral_radius is not None:
-        if not np.isfinite(spectral_radius) or spectral_radius <= 0:
-            raise ValueError(f"spectral_radius must be a finite number > 0; got {spectral_radius}")
         Wh *= spectral_radius / np.max(np.abs(np.linalg.eigvals(Wh)))
-    return {"Wx": Wx.astype(dtype), "Wh": Wh.astype(dtype), "b": np.zeros(H, dtype=dtype)}
+    return {"Wx": Wx.astype(dtype), "Wh": Wh.astype(dtype),
+            "b": np.zeros(H, dtype=dtype)}
 
 # %% ../notebooks/04_rnn.ipynb #8d7fc2cd
 def _check_params(Wx, Wh, b, D, dtype):
@@ -48,13 +65,32 @@ def _check_params(Wx, Wh, b, D, dtype):
     check_array(b, "b", (H,), dims="(H,)", dtype=dtype)
     return H
 
+
+def _check_cache(cache, producer, size, ndim_last):
+    """Check that ``cache`` looks like the tuple ``producer`` returns: ``size`` arrays,
+    the last with ``ndim_last`` dimensions. A clear TypeError instead of an unpacking
+    error."""
+    if not isinstance(cache, tuple):
+        given = type(cache).__name__
+    elif len(cache) != size or not all(isinstance(a, np.ndarray) for a in cache):
+        given = f"a tuple of {len(cache)} items: {[type(a).__name__ for a in cache]}"
+    elif cache[-1].ndim != ndim_last:
+        given = (f"a tuple whose last array has {cache[-1].ndim} dimensions instead of "
+                 f"{ndim_last} (the cache of another function?)")
+    else:
+        return
+    raise TypeError(f"cache must be the tuple returned by {producer} ({size} arrays); "
+                    f"got {given}")
+
 # %% ../notebooks/04_rnn.ipynb #36962178
 def rnn_step_forward(x, h_prev, Wx, Wh, b):
     """One step of a vanilla RNN: h_next = tanh(x @ Wx + h_prev @ Wh + b).
 
     x : (N, D) inputs at this step; h_prev : (N, H) previous hidden state;
     Wx : (D, H); Wh : (H, H); b : (H,). All arrays share one dtype (float32 or float64).
-    Returns h_next : (N, H) and cache = (x, h_prev, Wx, Wh, h_next) for ``rnn_step_backward``.
+    Returns h_next : (N, H) and cache = (x, h_prev, Wx, Wh, h_next) for
+    ``rnn_step_backward``; the cache keeps its own copy of h_next, so the caller may
+    modify the returned array.
 
     Defined in: notebooks/04_rnn.ipynb
     """
@@ -63,15 +99,17 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
     H = _check_params(Wx, Wh, b, D, x.dtype)
     check_array(h_prev, "h_prev", (N, H), dims="(N, H)", dtype=x.dtype)
     h_next = tanh(x @ Wx + h_prev @ Wh + b)
-    return h_next, (x, h_prev, Wx, Wh, h_next)
+    return h_next, (x, h_prev, Wx, Wh, h_next.copy())
 
 # %% ../notebooks/04_rnn.ipynb #8f0d4764
 def rnn_forward(x, h0, Wx, Wh, b):
-    """Run a vanilla RNN over whole sequences: h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b), t = 1 .. T.
+    """Run a vanilla RNN over whole sequences: h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b),
+    t = 1 .. T.
 
-    x : (N, T, D) inputs; h0 : (N, H) initial hidden state; Wx : (D, H); Wh : (H, H); b : (H,).
-    All arrays share one dtype (float32 or float64); T must be at least 1.
-    Returns h : (N, T, H), every hidden state, and a cache for ``rnn_backward``.
+    x : (N, T, D) inputs; h0 : (N, H) initial hidden state; Wx : (D, H); Wh : (H, H);
+    b : (H,). All arrays share one dtype (float32 or float64); T must be at least 1.
+    Returns h : (N, T, H), every hidden state, and a cache for ``rnn_backward``; the
+    cache keeps its own copy of h, so the caller may modify the returned array.
 
     Defined in: notebooks/04_rnn.ipynb
     """
@@ -82,42 +120,45 @@ def rnn_forward(x, h0, Wx, Wh, b):
     H = _check_params(Wx, Wh, b, D, x.dtype)
     check_array(h0, "h0", (N, H), dims="(N, H)", dtype=x.dtype)
     h = np.empty((N, T, H), dtype=x.dtype)
-    xW = x @ Wx + b                                 # the input term of every step in one product
+    xW = x @ Wx + b                   # the input term of every step, in one product
     h_prev = h0
     for t in range(T):
         h_prev = h[:, t] = tanh(xW[:, t] + h_prev @ Wh)
-    return h, (x, h0, Wx, Wh, h)
+    return h, (x, h0, Wx, Wh, h.copy())
 
 # %% ../notebooks/04_rnn.ipynb #be40e2dd
 def rnn_step_backward(dh_next, cache):
     """Backward pass of ``rnn_step_forward``.
 
-    dh_next : (N, H) gradient of the loss with respect to h_next; cache : from the forward step.
+    dh_next : (N, H) gradient of the loss with respect to h_next;
+    cache : from ``rnn_step_forward``.
     Returns dx : (N, D), dh_prev : (N, H), dWx : (D, H), dWh : (H, H), db : (H,).
 
     Defined in: notebooks/04_rnn.ipynb
     """
+    _check_cache(cache, "rnn_step_forward", 5, 2)
     x, h_prev, Wx, Wh, h_next = cache
     check_array(dh_next, "dh_next", h_next.shape, dims="(N, H)", dtype=h_next.dtype)
-    dz = dh_next * (1 - h_next * h_next)           # through tanh: tanh'(z) = 1 - tanh(z)^2
+    dz = dh_next * (1 - h_next * h_next)      # through tanh: tanh'(z) = 1 - tanh(z)^2
     return dz @ Wx.T, dz @ Wh.T, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
 
 # %% ../notebooks/04_rnn.ipynb #b9fce865
 def rnn_backward(dh, cache):
     """Backpropagation through time for ``rnn_forward``.
 
-    dh : (N, T, H) upstream gradient on every hidden state (zero where a state feeds no loss directly);
-    cache : from ``rnn_forward``. Walks t = T .. 1, adding to dh[:, t] the gradient carried back from
-    step t + 1 through Wh.
+    dh : (N, T, H) upstream gradient on every hidden state (zero where a state feeds no
+    loss directly); cache : from ``rnn_forward``. Walks t = T .. 1, adding to dh[:, t]
+    the gradient carried back from step t + 1 through Wh.
     Returns dx : (N, T, D), dh0 : (N, H), dWx : (D, H), dWh : (H, H), db : (H,).
 
     Defined in: notebooks/04_rnn.ipynb
     """
+    _check_cache(cache, "rnn_forward", 5, 3)
     x, h0, Wx, Wh, h = cache
     check_array(dh, "dh", h.shape, dims="(N, T, H)", dtype=h.dtype)
     N, T, H = h.shape
-    dz = np.empty_like(h)                           # gradient on each step's pre-activation
-    carry = np.zeros_like(h0)                       # dL/dh_t arriving from step t + 1
+    dz = np.empty_like(h)               # gradient on each step's pre-activation
+    carry = np.zeros_like(h0)           # dL/dh_t arriving from step t + 1
     for t in reversed(range(T)):
         dz[:, t] = (dh[:, t] + carry) * (1 - h[:, t] * h[:, t])
         carry = dz[:, t] @ Wh.T
@@ -151,6 +192,7 @@ def temporal_affine_backward(dy, cache):
 
     Defined in: notebooks/04_rnn.ipynb
     """
+    _check_cache(cache, "temporal_affine_forward", 2, 2)
     h, W = cache
     N, T, H = h.shape
     check_array(dy, "dy", (N, T, W.shape[1]), dims="(N, T, O)", dtype=h.dtype)

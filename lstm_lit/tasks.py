@@ -11,7 +11,7 @@ from .neurons import FLOAT_DTYPES
 
 # %% ../notebooks/03_sequences.ipynb #d4cc2240
 def _check_count(value, name, minimum=1):
-    """Raise unless ``value`` is an int (not a bool) of at least ``minimum``. Returns it as int."""
+    """Raise unless ``value`` is an int (not a bool) >= ``minimum``; return an int."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int; got {type(value).__name__}")
     if value < minimum:
@@ -21,42 +21,74 @@ def _check_count(value, name, minimum=1):
 
 def _check_rng(rng):
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); got {type(rng).__name__}")
+        raise TypeError("rng must be a numpy.random.Generator "
+                        f"(np.random.default_rng(seed)); got {type(rng).__name__}")
 
 
 def _check_dtype(dtype):
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64; got {dtype!r}") from None
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64; got {dtype}")
     return dtype
 
+
+def _check_number(value, name, positive=False):
+    """Raise unless ``value`` is a real number (not a bool), finite and >= 0 (> 0 if
+    ``positive``); return it as float."""
+    number = (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, number):
+        raise TypeError(f"{name} must be a number; "
+                        f"got {type(value).__name__} {value!r:.40}")
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be a finite number {bound}; got {value}")
+    return float(value)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; "
+                        f"got {type(value).__name__} {value!r:.40}")
+    return bool(value)
+
+
 # %% ../notebooks/03_sequences.ipynb #9fbe3693
 def adding_problem(n, T, rng, dtype=np.float64):
-    """The adding problem of Hochreiter and Schmidhuber (1997, section 5.4), at a fixed length T.
+    """The adding problem of Hochreiter and Schmidhuber (1997, section 5.4), at a fixed
+    length T.
 
-    Each time step carries a pair (value, marker). Values are uniform in [-1, 1]. Exactly two steps are
-    marked with 1.0: the first uniformly among the first 10 steps, the second uniformly among the first
-    T // 2 - 1 steps that are still unmarked. Every other marker is 0, except the first and the last step,
-    whose marker is -1 when they are not marked. When step 0 is marked its value is set to 0 (the paper's
-    "X1 is set to zero"), in x as in the target. The target is 0.5 + (X1 + X2) / 4, in [0, 1].
+    Each time step carries a pair (value, marker). Values are uniform in [-1, 1].
+    Exactly two steps are marked with 1.0: the first uniformly among the first 10 steps,
+    the second uniformly among the first T // 2 - 1 steps that are still unmarked. Every
+    other marker is 0, except the first and the last step, whose marker is -1 when they
+    are not marked. When step 0 is marked its value is set to 0 (the paper's "X1 is set
+    to zero"), in x as in the target. The target is 0.5 + (X1 + X2) / 4, in [0, 1].
 
-    n : number of sequences; T : sequence length, at least 20; rng : np.random.Generator;
+    n : number of sequences; T : sequence length, at least 20; rng :
+    np.random.Generator;
     dtype : float32 or float64.
-    Returns x : (n, T, 2) with x[..., 0] the values and x[..., 1] the markers, and y : (n, 1).
+    Returns x : (n, T, 2) with x[..., 0] the values and x[..., 1] the markers,
+    and y : (n, 1).
 
     Defined in: notebooks/03_sequences.ipynb
     """
     n = _check_count(n, "n")
     T = _check_count(T, "T")
     if T < 20:
-        raise ValueError(f"T must be at least 20 (the first mark is among the first 10 steps, "
-                         f"the second among the first T // 2 - 1 unmarked ones); got {T}")
+        raise ValueError(f"T must be at least 20 (the first mark is among the first "
+                         f"10 steps, the second among the first T // 2 - 1 unmarked "
+                         f"ones); got {T}")
     _check_rng(rng)
     dtype = _check_dtype(dtype)
     values = rng.uniform(-1.0, 1.0, size=(n, T))
     first = rng.integers(0, 10, size=n)
-    k = rng.integers(0, T // 2 - 1, size=n)      # rank of the second mark among the unmarked steps
-    second = k + (k >= first)                     # skip over the first mark
+    # the rank of the second mark among the unmarked steps, then skip over the first
+    # mark
+    k = rng.integers(0, T // 2 - 1, size=n)
+    second = k + (k >= first)
     rows = np.arange(n)
     markers = np.zeros((n, T))
     markers[:, 0] = -1.0
@@ -70,16 +102,26 @@ def adding_problem(n, T, rng, dtype=np.float64):
 
 # %% ../notebooks/03_sequences.ipynb #5fb0b83f
 def adding_solved(pred, y, tol=0.04):
-    """The paper's success criterion for the adding problem: absolute error below ``tol`` (0.04).
+    """The paper's success criterion for the adding problem: absolute error below
+    ``tol`` (0.04).
 
-    pred, y : (n, 1) or (n,) predictions and targets. Returns a bool array (n,).
+    pred, y : (n, 1) or (n,) real-valued predictions and targets (arrays or nested
+    lists);
+    tol : a finite number > 0. Returns a bool array (n,).
 
     Defined in: notebooks/03_sequences.ipynb
     """
+    tol = _check_number(tol, "tol", positive=True)
     pred = np.asarray(pred)
     y = np.asarray(y)
-    if pred.shape != y.shape or pred.ndim not in (1, 2) or (pred.ndim == 2 and pred.shape[1] != 1):
-        raise ValueError(f"pred and y must both have shape (n, 1) or (n,); got {pred.shape} and {y.shape}")
+    for name, a in (("pred", pred), ("y", y)):
+        real = np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+        if not real:
+            raise TypeError(f"{name} must hold real numbers; got dtype {a.dtype}")
+    if (pred.shape != y.shape or pred.ndim not in (1, 2)
+            or (pred.ndim == 2 and pred.shape[1] != 1)):
+        raise ValueError(f"pred and y must both have shape (n, 1) or (n,); "
+                         f"got {pred.shape} and {y.shape}")
     return np.abs(pred - y).reshape(-1) < tol
 
 # %% ../notebooks/03_sequences.ipynb #575e06bb
@@ -87,22 +129,27 @@ TEMPORAL_ORDER_SYMBOLS = ("a", "b", "c", "d", "X", "Y", "B", "E")
 
 
 def temporal_order(n, T, rng, dtype=np.float64):
-    """The temporal-order task (Hochreiter and Schmidhuber, 1997, task 6a) at a fixed length T.
+    """The temporal-order task (Hochreiter and Schmidhuber, 1997, task 6a) at a fixed
+    length T.
 
-    Every sequence starts with B and ends with E. Two relevant symbols, each X or Y, sit at t1 in
-    [T // 10, 2 * T // 10] and t2 in [5 * T // 10, 6 * T // 10] (for T = 100: 10..20 and 50..60,
-    inclusive, counting from 0 at B). Every other step holds a distractor drawn from a, b, c, d.
-    The class says which relevant symbols came, in order: XX -> 0, XY -> 1, YX -> 2, YY -> 3.
+    Every sequence starts with B and ends with E. Two relevant symbols, each X or Y, sit
+    at t1 in [T // 10, 2 * T // 10] and t2 in [5 * T // 10, 6 * T // 10] (for T = 100:
+    10..20 and 50..60, inclusive, counting from 0 at B). Every other step holds a
+    distractor drawn from a, b, c, d. The class says which relevant symbols came, in
+    order: XX -> 0, XY -> 1, YX -> 2, YY -> 3.
 
-    n : number of sequences; T : length, at least 10; rng : np.random.Generator; dtype : float32 or float64.
-    Returns x : (n, T, 8), one-hot over ``TEMPORAL_ORDER_SYMBOLS``, and y : (n,) int64 classes.
+    n : number of sequences; T : length, at least 10; rng : np.random.Generator;
+    dtype : float32 or float64.
+    Returns x : (n, T, 8), one-hot over ``TEMPORAL_ORDER_SYMBOLS``, and y : (n,) int64
+    classes.
 
     Defined in: notebooks/03_sequences.ipynb
     """
     n = _check_count(n, "n")
     T = _check_count(T, "T")
     if T < 10:
-        raise ValueError(f"T must be at least 10 (so that t1 >= T // 10 >= 1 comes after B); got {T}")
+        raise ValueError(f"T must be at least 10 (so that t1 >= T // 10 >= 1 comes "
+                         f"after B); got {T}")
     _check_rng(rng)
     dtype = _check_dtype(dtype)
     symbols = rng.integers(0, 4, size=(n, T))     # distractors a, b, c, d
@@ -123,12 +170,14 @@ def temporal_order(n, T, rng, dtype=np.float64):
 def sine_windows(n, T, rng, noise=0.1, dtype=np.float64):
     """Windows of noisy sine waves; the target is the next, noise-free value.
 
-    Sequence i is sin(omega_i * t + phi_i) + noise * eps_t for t = 0 .. T - 1, with angular frequency
-    omega_i uniform in [0.1, 0.6] radians per step (periods of about 10 to 63 steps), phase phi_i uniform
-    in [0, 2 pi) and eps_t standard normal. The target is the clean value sin(omega_i * T + phi_i).
+    Sequence i is sin(omega_i * t + phi_i) + noise * eps_t for t = 0 .. T - 1, with
+    angular frequency omega_i uniform in [0.1, 0.6] radians per step (periods of about
+    10 to 63 steps), phase phi_i uniform in [0, 2 pi) and eps_t standard normal. The
+    target is the clean value sin(omega_i * T + phi_i).
 
-    n : number of windows; T : window length, at least 1; rng : np.random.Generator; noise : standard
-    deviation of the additive noise, >= 0; dtype : float32 or float64.
+    n : number of windows; T : window length, at least 1; rng : np.random.Generator;
+    noise : standard deviation of the additive noise, a finite number >= 0;
+    dtype : float32 or float64.
     Returns x : (n, T, 1) and y : (n, 1).
 
     Defined in: notebooks/03_sequences.ipynb
@@ -136,9 +185,8 @@ def sine_windows(n, T, rng, noise=0.1, dtype=np.float64):
     n = _check_count(n, "n")
     T = _check_count(T, "T")
     _check_rng(rng)
+    noise = _check_number(noise, "noise")
     dtype = _check_dtype(dtype)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0; got {noise}")
     omega = rng.uniform(0.1, 0.6, size=(n, 1))
     phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
     t = np.arange(T + 1)
@@ -149,8 +197,8 @@ def sine_windows(n, T, rng, noise=0.1, dtype=np.float64):
 # %% ../notebooks/03_sequences.ipynb #56c941e5
 REBER_SYMBOLS = "BTPSXVE"
 
-# The Reber automaton: state -> ((symbol, next state), (symbol, next state)). State 0 follows B;
-# state 5 is the exit, after which only E may come.
+# The Reber automaton: state -> ((symbol, next state), (symbol, next state)).
+# State 0 follows B; state 5 is the exit, after which only E may come.
 _REBER_EDGES = {
     0: (("T", 1), ("P", 2)),
     1: (("S", 1), ("X", 3)),
@@ -161,7 +209,8 @@ _REBER_EDGES = {
 
 
 def _reber_core(rng):
-    """One string of the plain grammar without its B and E: a walk from state 0 to the exit."""
+    """One string of the plain grammar without its B and E: a walk from state 0 to the
+    exit."""
     state, out = 0, []
     while state != 5:
         symbol, state = _REBER_EDGES[state][rng.integers(0, 2)]
@@ -172,16 +221,19 @@ def _reber_core(rng):
 def reber_strings(n, rng, embedded=True):
     """Draw n strings of the Reber grammar, each branch taken with probability 1/2.
 
-    Plain strings are B + walk + E. Embedded strings wrap a plain one: B, then T or P, then a plain
-    Reber string, then the same T or P again, then E; predicting that second T or P needs a memory of
-    the symbol seen at step 1 across the whole inner string.
+    Plain strings are B + walk + E. Embedded strings wrap a plain one: B, then T or P,
+    then a plain Reber string, then the same T or P again, then E; predicting that
+    second T or P needs a memory of the symbol seen at step 1 across the whole inner
+    string.
 
-    n : number of strings; rng : np.random.Generator. Returns a list of n str.
+    n : number of strings; rng : np.random.Generator; embedded : True or False.
+    Returns a list of n str.
 
     Defined in: notebooks/03_sequences.ipynb
     """
     n = _check_count(n, "n")
     _check_rng(rng)
+    embedded = _check_flag(embedded, "embedded")
     out = []
     for _ in range(n):
         s = "B" + _reber_core(rng) + "E"
@@ -205,40 +257,66 @@ def _is_plain_reber(s):
 
 
 def is_reber(s, embedded=True):
-    """True when ``s`` is a string of the (embedded) Reber grammar, checked by walking the automaton.
+    """True when ``s`` is a string of the (embedded) Reber grammar, checked by walking
+    the automaton.
 
-    s : str. An embedded string must read B, T or P, a plain Reber string, the same T or P, E.
+    s : str; embedded : True or False. An embedded string must read B, T or P, a plain
+    Reber string, the same T or P, E.
 
     Defined in: notebooks/03_sequences.ipynb
     """
     if not isinstance(s, str):
         raise TypeError(f"s must be a str; got {type(s).__name__}")
-    if not embedded:
+    if not _check_flag(embedded, "embedded"):
         return _is_plain_reber(s)
-    return (len(s) >= 9 and s[0] == "B" and s[-1] == "E" and s[1] in "TP" and s[-2] == s[1]
-            and _is_plain_reber(s[2:-2]))
+    return (len(s) >= 9 and s[0] == "B" and s[-1] == "E" and s[1] in "TP"
+            and s[-2] == s[1] and _is_plain_reber(s[2:-2]))
 
 
 def encode_symbols(strings, alphabet=REBER_SYMBOLS, dtype=np.float64):
     """One-hot encode strings over ``alphabet``.
 
-    strings : iterable of str; alphabet : sequence of K distinct symbols; dtype : float32 or float64.
-    Returns a list with one array (len(s), K) per string; row t is the one-hot code of s[t].
-    Raises ValueError naming the first symbol not in the alphabet.
+    strings : a list (or other iterable) of str; alphabet : a str, or a sequence of K
+    distinct one-character str; dtype : float32 or float64.
+    Returns a list with one array (len(s), K) per string; row t is the one-hot code of
+    s[t].
+    Raises TypeError for a non-str string or symbol, ValueError naming the first symbol
+    not in the alphabet.
 
     Defined in: notebooks/03_sequences.ipynb
     """
     dtype = _check_dtype(dtype)
     if isinstance(strings, str):
         raise TypeError("strings must be a list of str, not a single str")
+    try:
+        strings = list(strings)
+    except TypeError:
+        given = type(strings).__name__
+        raise TypeError(f"strings must be a list of str; got {given}") from None
+    if isinstance(alphabet, str):
+        alphabet = tuple(alphabet)
+    try:
+        alphabet = tuple(alphabet)
+    except TypeError:
+        raise TypeError(f"alphabet must be a str or a sequence of one-character str; "
+                        f"got {type(alphabet).__name__}") from None
+    bad = [a for a in alphabet if not isinstance(a, str) or len(a) != 1]
+    if bad:
+        raise TypeError(f"alphabet must hold one-character str; got {bad[0]!r}")
+    if not alphabet:
+        raise ValueError("alphabet must hold at least one symbol; got an empty one")
     index = {symbol: i for i, symbol in enumerate(alphabet)}
     if len(index) != len(alphabet):
-        raise ValueError(f"alphabet has repeated symbols: {alphabet!r}")
+        raise ValueError(f"alphabet has repeated symbols: {''.join(alphabet)!r}")
     eye = np.eye(len(alphabet), dtype=dtype)
     out = []
-    for s in strings:
+    for i, s in enumerate(strings):
+        if not isinstance(s, str):
+            raise TypeError(f"strings must be a list of str; strings[{i}] is "
+                            f"{type(s).__name__} {s!r:.40}")
         unknown = [c for c in s if c not in index]
         if unknown:
-            raise ValueError(f"symbol {unknown[0]!r} of {s!r} is not in the alphabet {''.join(alphabet)!r}")
-        out.append(eye[[index[c] for c in s]])
+            raise ValueError(f"symbol {unknown[0]!r} of {s!r} is not in the alphabet "
+                             f"{''.join(alphabet)!r}")
+        out.append(eye[[index[c] for c in s]].reshape(len(s), len(alphabet)))
     return out

@@ -233,3 +233,15 @@ def test_adding_protocol_is_complete():
                 "test_size", "train_seed", "test_seed", "margin"):
         assert key in ADDING_PROTOCOL
     assert ADDING_PROTOCOL["tol"] == 0.04 and min(ADDING_PROTOCOL["lengths"]) >= 20
+
+
+def test_clip_rejects_read_only_arrays_before_changing_anything():
+    a = np.array([3.0, 4.0])
+    frozen = np.array([1.0, 0.0])
+    frozen.flags.writeable = False
+    grads = {"a": a, "frozen": frozen}
+    with pytest.raises(ValueError, match=r"\['frozen'\] are read-only arrays"):
+        clip_grad_norm(grads, 1.0)
+    assert a.tolist() == [3.0, 4.0]                      # nothing was scaled
+    with pytest.raises(ValueError, match=r"\['b'\] are read-only"):
+        clip_grad_norm({"b": np.broadcast_to(np.ones(2), (3, 2))}, 1.0)

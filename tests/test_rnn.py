@@ -250,3 +250,66 @@ def test_step_forward_and_backwards_reject_bad_inputs():
         temporal_affine_backward(np.zeros((2, 3, 3)), ac)
     with pytest.raises(ValueError, match=r"W must have shape \(H, O\) = \(5, any\)"):
         temporal_affine_forward(h, np.zeros((4, 2)), np.zeros(2))
+
+
+# ---------------------------------------------------------------- edge cases: clear errors
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"D": 2.0}, TypeError, "D must be a positive int; got float 2.0"),
+    ({"H": True}, TypeError, "H must be a positive int; got bool True"),
+    ({"H": -3}, ValueError, "H must be a positive int; got -3"),
+    ({"spectral_radius": "0.9"}, TypeError, "spectral_radius must be a number or None; got str"),
+    ({"spectral_radius": True}, TypeError, "spectral_radius must be a number or None; got bool"),
+    ({"spectral_radius": float("nan")}, ValueError, "spectral_radius must be a finite number > 0"),
+    ({"dtype": "foo"}, TypeError, "dtype must be float32 or float64; got 'foo'"),
+])
+def test_init_names_expected_and_given(kwargs, error, match):
+    args = {"D": 3, "H": 4, "rng": np.random.default_rng(0), **kwargs}
+    with pytest.raises(error, match=match):
+        init_rnn(**args)
+
+
+def test_init_accepts_numpy_scalars():
+    p = init_rnn(np.int64(3), np.int32(4), np.random.default_rng(0), spectral_radius=np.float32(0.9))
+    assert p["Wh"].shape == (4, 4)
+
+
+def _small_caches():
+    rng = np.random.default_rng(0)
+    p = init_rnn(3, 5, rng)
+    x, h0 = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 5))
+    h, cache = rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"])
+    h1, step_cache = rnn_step_forward(x[:, 0], h0, p["Wx"], p["Wh"], p["b"])
+    y, aff_cache = temporal_affine_forward(h, rng.normal(size=(5, 2)), np.zeros(2))
+    return h, cache, h1, step_cache, y, aff_cache
+
+
+def test_backward_passes_reject_a_wrong_cache_clearly():
+    h, cache, h1, step_cache, y, aff_cache = _small_caches()
+    with pytest.raises(TypeError, match=r"returned by rnn_forward \(5 arrays\); got NoneType"):
+        rnn_backward(np.zeros_like(h), None)
+    with pytest.raises(TypeError, match="rnn_forward.*last array has 2 dimensions instead of 3"):
+        rnn_backward(np.zeros_like(h), step_cache)           # the step's cache, not the sequence's
+    with pytest.raises(TypeError, match="rnn_forward.*a tuple of 3 items"):
+        rnn_backward(np.zeros_like(h), cache[:3])
+    with pytest.raises(TypeError, match="rnn_step_forward.*last array has 3 dimensions"):
+        rnn_step_backward(np.zeros_like(h1), cache)
+    with pytest.raises(TypeError, match=r"returned by temporal_affine_forward \(2 arrays\)"):
+        temporal_affine_backward(np.zeros_like(y), cache)
+
+
+def test_editing_the_returned_states_does_not_change_the_gradients():
+    # the caches keep their own copy of the outputs (h_next, h): a caller may edit them in place
+    for T in (1, 4):
+        rng = np.random.default_rng(T)
+        p = init_rnn(3, 5, rng)
+        x, h0 = rng.normal(size=(1, T, 3)), rng.normal(size=(1, 5))
+        h, cache = rnn_forward(x, h0, p["Wx"], p["Wh"], p["b"])
+        dh = rng.normal(size=h.shape)
+        before = rnn_backward(dh, cache)
+        h[:] = 0.0
+        assert all(np.array_equal(a, b) for a, b in zip(before, rnn_backward(dh, cache)))
+        h1, step_cache = rnn_step_forward(x[:, 0], h0, p["Wx"], p["Wh"], p["b"])
+        dh1 = rng.normal(size=h1.shape)
+        before = rnn_step_backward(dh1, step_cache)
+        h1 += 1.0
+        assert all(np.array_equal(a, b) for a, b in zip(before, rnn_step_backward(dh1, step_cache)))

@@ -219,3 +219,80 @@ def test_encode_symbols():
         encode_symbols("BTXSE")
     with pytest.raises(TypeError, match="str"):
         is_reber(["B", "E"])
+
+
+# ---------------------------------------------------------------- edge cases: clear errors
+@pytest.mark.parametrize("noise", ["0.1", None, True, np.array([0.1, 0.2]), [0.1]])
+def test_sine_windows_noise_must_be_a_number(noise):
+    with pytest.raises(TypeError, match=r"noise must be a number; got \w+"):
+        sine_windows(2, 5, np.random.default_rng(0), noise=noise)
+
+
+@pytest.mark.parametrize("noise", [-0.1, float("nan"), float("inf")])
+def test_sine_windows_noise_must_be_finite_and_not_negative(noise):
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0; got"):
+        sine_windows(2, 5, np.random.default_rng(0), noise=noise)
+
+
+def test_sine_windows_accepts_numpy_and_int_noise():
+    for noise in (0, np.float32(0.1), np.int64(1)):
+        x, _ = sine_windows(2, 5, np.random.default_rng(0), noise=noise)
+        assert x.shape == (2, 5, 1)
+
+
+@pytest.mark.parametrize("strings, match", [
+    ([123], r"strings\[0\] is int 123"),
+    (["BTSE", None], r"strings\[1\] is NoneType"),
+    ([["B", "E"]], r"strings\[0\] is list"),
+    (None, "got NoneType"),
+    (7, "got int"),
+])
+def test_encode_symbols_names_a_non_str_item(strings, match):
+    with pytest.raises(TypeError, match="strings must be a list of str; " + match):
+        encode_symbols(strings)
+
+
+def test_encode_symbols_checks_the_alphabet():
+    with pytest.raises(TypeError, match="alphabet must be a str or a sequence"):
+        encode_symbols(["BE"], alphabet=5)
+    with pytest.raises(TypeError, match="one-character str; got 'BT'"):
+        encode_symbols(["BE"], alphabet=["BT", "E"])
+    with pytest.raises(TypeError, match="one-character str; got 1"):
+        encode_symbols(["BE"], alphabet=[1, 2])
+    with pytest.raises(ValueError, match="at least one symbol"):
+        encode_symbols(["BE"], alphabet="")
+    with pytest.raises(ValueError, match="repeated symbols: 'BEB'"):
+        encode_symbols(["BE"], alphabet="BEB")
+    # a list of symbols, a generator of strings and an empty string all work
+    xs = encode_symbols((s for s in ["BE", ""]), alphabet=["B", "E"])
+    assert [x.shape for x in xs] == [(2, 2), (0, 2)]
+
+
+@pytest.mark.parametrize("dtype", ["foo", object(), int, np.float16])
+def test_generators_name_the_expected_dtype(dtype):
+    with pytest.raises(TypeError, match="dtype must be float32 or float64; got"):
+        adding_problem(2, 20, np.random.default_rng(0), dtype=dtype)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64; got"):
+        encode_symbols(["BE"], dtype=dtype)
+
+
+def test_adding_solved_checks_tol_and_value_types():
+    pred, y = np.full((3, 1), 0.5), np.full((3, 1), 0.52)
+    assert adding_solved(pred.tolist(), y.tolist()).tolist() == [True] * 3   # lists are fine
+    with pytest.raises(TypeError, match="tol must be a number; got str"):
+        adding_solved(pred, y, tol="0.04")
+    for tol in (0, -0.04, float("nan")):
+        with pytest.raises(ValueError, match="tol must be a finite number > 0"):
+            adding_solved(pred, y, tol=tol)
+    with pytest.raises(TypeError, match="pred must hold real numbers; got dtype <U"):
+        adding_solved(np.array([["a"]]), np.zeros((1, 1)))
+    with pytest.raises(TypeError, match="y must hold real numbers; got dtype object"):
+        adding_solved(np.zeros((1, 1)), None)
+
+
+def test_embedded_flag_must_be_a_bool():
+    with pytest.raises(TypeError, match="embedded must be True or False; got str 'no'"):
+        reber_strings(2, np.random.default_rng(0), embedded="no")
+    with pytest.raises(TypeError, match="embedded must be True or False; got NoneType"):
+        is_reber("BTBTXSETE", embedded=None)
+    assert is_reber("BTXSE", embedded=np.bool_(False))
