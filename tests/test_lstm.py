@@ -3,7 +3,9 @@
 - Agreement with PyTorch: every number in tests/fixtures/torch_*.npz (written by tools/make_torch_fixtures.py
   with nn.LSTM and nn.LSTMCell in float64) is reproduced to 1e-10, and, when torch is importable, a live
   comparison on random shapes.
-- Float64 finite-difference checks of the step and sequence backward passes.
+- Float64 finite-difference checks of the step and sequence backward passes, plain and fast.
+- The plain pair (lstm_forward_plain / lstm_backward_plain, written as the equations) and the fast
+  pair (lstm_forward / lstm_backward) agree on random shapes in float64 and float32.
 - The classic LSTM bugs, re-implemented locally, fail the same fixtures: the fixtures can catch them.
 - dtype preservation, conversions to and from PyTorch's layout, and bad inputs.
 """
@@ -14,9 +16,9 @@ import numpy as np
 import pytest
 
 from lstm_lit.learning import grad_check, rel_error
-from lstm_lit.lstm import (GATE_ORDER, from_torch, fuse_gates, init_lstm, lstm_forward, lstm_step_forward,
-                           split_gates, to_torch)
-from lstm_lit.lstm_backward import lstm_backward, lstm_step_backward
+from lstm_lit.lstm import (GATE_ORDER, from_torch, fuse_gates, init_lstm, lstm_forward,
+                           lstm_forward_plain, lstm_step_forward, split_gates, to_torch)
+from lstm_lit.lstm_backward import lstm_backward, lstm_backward_plain, lstm_step_backward
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("torch_*.npz"))
 TOL = 1e-10
@@ -91,6 +93,11 @@ def check_against_fixture(d, forward, backward, tol=TOL):
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_sequence_functions_reproduce_torch_fixture(path):
     check_against_fixture(load(path), lstm_forward, lstm_backward)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_plain_sequence_functions_reproduce_torch_fixture(path):
+    check_against_fixture(load(path), lstm_forward_plain, lstm_backward_plain)
 
 
 def step_loop_forward(x, h0, C0, Wx, Wh, b):
@@ -226,6 +233,118 @@ def test_fast_path_equals_step_loop_and_leaves_cache_intact():
                               step_loop_backward(dh, caches, dC_T)):
         assert np.array_equal(g, g2), name
         assert_close(g, r, name, 1e-12)
+
+
+# ---------------------------------------------------------------- plain pair vs fast pair
+
+PAIRS = {"plain": (lstm_forward_plain, lstm_backward_plain), "fast": (lstm_forward, lstm_backward)}
+
+
+@pytest.mark.parametrize("dtype, h_tol, g_tol", [(np.float64, 1e-13, 1e-12), (np.float32, 1e-6, 1e-5)])
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_pair_equals_plain_pair_on_random_shapes(seed, dtype, h_tol, g_tol):
+    rng = np.random.default_rng(200 + seed)
+    N, T, D, H = (int(v) for v in rng.integers(1, 8, size=4))
+    if seed == 0:
+        N, T, D, H = 1, 1, 1, 1                      # the smallest layer
+    p, x, h0, C0, dh, dC_T = random_case(rng, N, T, D, H, dtype)
+    h, C_T, cache = lstm_forward_plain(x, h0, C0, **p)
+    h_f, C_f, cache_f = lstm_forward(x, h0, C0, **p)
+    assert h.dtype == C_T.dtype == h_f.dtype == dtype
+    assert_close(h_f, h, f"h {(N, T, D, H)}", h_tol)
+    assert_close(C_f, C_T, f"C_T {(N, T, D, H)}", h_tol)
+    for dC in (dC_T, None):
+        grads = lstm_backward_plain(dh, cache, dC)
+        grads_f = lstm_backward(dh, cache_f, dC)
+        for name, g, g_f in zip(("dx", "dh0", "dC0", "dWx", "dWh", "db"), grads, grads_f):
+            assert g.dtype == g_f.dtype == dtype, name
+            assert g.shape == g_f.shape, name
+            assert rel_error(g_f, g) < g_tol, (name, rel_error(g_f, g))
+
+
+@pytest.mark.parametrize("with_dC_T", [True, False])
+def test_plain_sequence_backward_gradient_check(with_dC_T):
+    rng = np.random.default_rng(21)
+    N, T, D, H = 3, 4, 2, 3
+    p, x, h0, C0, dh, dC_T = random_case(rng, N, T, D, H)
+    if not with_dC_T:
+        dC_T = np.zeros_like(dC_T)
+    _, _, cache = lstm_forward_plain(x, h0, C0, **p)
+    dx, dh0, dC0, dWx, dWh, db = lstm_backward_plain(dh, cache, dC_T if with_dC_T else None)
+
+    def loss():
+        h, C_T, _ = lstm_forward_plain(x, h0, C0, **p)
+        return np.sum(h * dh) + np.sum(C_T * dC_T)
+
+    errs = grad_check(loss, {"x": x, "h0": h0, "C0": C0, **p},
+                      {"x": dx, "h0": dh0, "C0": dC0, "Wx": dWx, "Wh": dWh, "b": db},
+                      verbose=False)
+    assert max(errs.values()) < 1e-7, errs
+
+
+def test_plain_pair_is_the_step_loop_and_keeps_its_cache():
+    rng = np.random.default_rng(22)
+    p, x, h0, C0, dh, dC_T = random_case(rng, 3, 5, 2, 4)
+    h, C_T, cache = lstm_forward_plain(x, h0, C0, **p)
+    h_ref, C_ref, caches = step_loop_forward(x, h0, C0, **p)
+    assert np.array_equal(h, h_ref) and np.array_equal(C_T, C_ref)
+    assert isinstance(cache, list) and len(cache) == 5
+    grads = lstm_backward_plain(dh, cache, dC_T)
+    again = lstm_backward_plain(dh, cache, dC_T)
+    for g, g2, r in zip(grads, again, step_loop_backward(dh, caches, dC_T)):
+        assert np.array_equal(g, g2)
+        assert_close(g, r, "plain vs step loop", 1e-14)
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+@pytest.mark.parametrize("N, T", [(1, 1), (1, 4), (3, 1), (3, 4)])
+def test_outputs_are_independent_of_the_cache(pair, N, T):
+    """Editing the returned h or C_T (or the gradients) in place must not change anything else."""
+    forward, backward = PAIRS[pair]
+    rng = np.random.default_rng(23)
+    p, x, h0, C0, dh, dC_T = random_case(rng, N, T, 2, 3)
+    h, C_T, cache = forward(x, h0, C0, **p)
+    cached = [a for a in (cache if pair == "fast" else [a for c in cache for a in c])
+              if isinstance(a, np.ndarray)]
+    for out in (h, C_T):
+        assert not any(np.shares_memory(out, a) for a in cached)
+    grads = backward(dh, cache, dC_T)
+    h[...] = 123.0
+    C_T[...] = -7.0
+    for g, g2 in zip(grads, backward(dh, cache, dC_T)):
+        assert np.array_equal(g, g2)
+    for k, g in enumerate(grads):                     # no gradient is a view of another, or of
+        for a in cached + [dh, dC_T]:                 # the cache and the upstream gradients
+            assert not np.shares_memory(g, a), k
+    h2, C2, _ = forward(x, h0, C0, **p)
+    assert not np.shares_memory(h2, h)
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_empty_batch_gives_empty_outputs_and_zero_parameter_gradients(pair):
+    forward, backward = PAIRS[pair]
+    p = init_lstm(3, 4, np.random.default_rng(24))
+    z = np.zeros((0, 4))
+    h, C_T, cache = forward(np.zeros((0, 5, 3)), z, z, **p)
+    assert h.shape == (0, 5, 4) and C_T.shape == (0, 4)
+    dx, dh0, dC0, dWx, dWh, db = backward(np.zeros((0, 5, 4)), cache)
+    assert dx.shape == (0, 5, 3) and dh0.shape == dC0.shape == (0, 4)
+    assert not dWx.any() and not dWh.any() and not db.any()
+
+
+@pytest.mark.parametrize("pair", PAIRS)
+def test_caches_are_not_interchangeable(pair):
+    forward, _ = PAIRS[pair]
+    args = good_args()
+    _, _, cache = forward(**args)
+    dh = np.zeros((2, 3, 5))
+    other = lstm_backward if pair == "plain" else lstm_backward_plain
+    right = "lstm_backward_plain" if pair == "plain" else "lstm_backward"
+    with pytest.raises(TypeError, match=f"goes to {right}"):
+        other(dh, cache)
+    for bad in (None, [], (), "cache"):
+        with pytest.raises(TypeError, match="cache must be"):
+            PAIRS[pair][1](dh, bad)
 
 
 # ---------------------------------------------------------------- the classic bugs fail the fixtures
@@ -456,11 +575,50 @@ def good_args(N=2, T=3, D=4, H=5, dtype=np.float64):
     ("C0", np.full((2, 5), np.inf), ValueError, r"C0 must be finite; got 10 NaN"),
     ("x", np.zeros((2, 0, 4)), ValueError, r"at least one time step.*got \(2, 0, 4\)"),
 ])
-def test_forward_rejects_bad_inputs(name, value, error, message):
+@pytest.mark.parametrize("forward", [lstm_forward, lstm_forward_plain])
+def test_forward_rejects_bad_inputs(forward, name, value, error, message):
     args = good_args()
     args[name] = value
     with pytest.raises(error, match=message):
-        lstm_forward(**args)
+        forward(**args)
+
+
+@pytest.mark.parametrize("forward", [lstm_forward, lstm_forward_plain])
+def test_forward_rejects_empty_input_or_hidden_size(forward):
+    args = good_args()
+    args["x"], args["Wx"] = np.zeros((2, 3, 0)), np.zeros((0, 20))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, T, D\) with D >= 1 .*"
+                                         r"got \(2, 3, 0\)"):
+        forward(**args)
+    args = good_args()
+    args.update(Wh=np.zeros((0, 0)), Wx=np.zeros((4, 0)), b=np.zeros(0),
+                h0=np.zeros((2, 0)), C0=np.zeros((2, 0)))
+    with pytest.raises(ValueError, match=r"Wh must have shape \(H, 4H\) with H >= 1; "
+                                         r"got \(0, 0\)"):
+        forward(**args)
+    with pytest.raises(ValueError, match=r"D >= 1"):
+        lstm_step_forward(np.zeros((2, 0)), np.zeros((2, 5)), np.zeros((2, 5)),
+                          np.zeros((0, 20)), good_args()["Wh"], good_args()["b"])
+    with pytest.raises(ValueError, match=r"Wx must have shape \(D, 4H\) with D >= 1"):
+        split_gates({"Wx": np.zeros((0, 20)), "Wh": np.zeros((5, 20)), "b": np.zeros(20)})
+    with pytest.raises(ValueError, match=r"Wh must have shape \(H, 4H\) with H >= 1"):
+        to_torch({"Wx": np.zeros((3, 0)), "Wh": np.zeros((0, 0)), "b": np.zeros(0)})
+
+
+@pytest.mark.parametrize("forward", [lstm_forward, lstm_forward_plain])
+def test_forward_rejects_masked_arrays(forward):
+    """A masked array would pass the finite check with NaN under its mask and give NaN out."""
+    args = good_args()
+    x = np.ma.masked_array(args["x"], mask=np.zeros(args["x"].shape, bool))
+    x.data[0, 0, 0] = np.nan
+    x[0, 0, 0] = np.ma.masked
+    args["x"] = x
+    with pytest.raises(TypeError, match="masked"):
+        forward(**args)
+    args = good_args()
+    args["h0"] = np.ma.masked_array(args["h0"])
+    with pytest.raises(TypeError, match="h0 .*masked"):
+        forward(**args)
 
 
 def test_float32_arguments_must_all_be_float32():
