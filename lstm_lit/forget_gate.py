@@ -6,6 +6,7 @@ __all__ = ['check_gate_args', 'forget_gate_forward', 'forget_gate_backward']
 # %% ../notebooks/07_forget_gate.ipynb #c005
 import numpy as np
 
+from .cell_state import check_cache
 from .neurons import check_array, sigmoid
 
 # %% ../notebooks/07_forget_gate.ipynb #c006
@@ -17,7 +18,7 @@ def check_gate_args(h_prev, x, W, b, W_name, b_name):
     All must share h_prev's float dtype and be finite.
     W_name, b_name : names used in the error messages (e.g. "W_f", "b_f").
     Raises TypeError (not an array, wrong or mixed dtype) or ValueError (shape, NaN,
-    inf).
+    inf, H = 0 or D = 0).
 
     Defined in: notebooks/07_forget_gate.ipynb
     """
@@ -25,6 +26,9 @@ def check_gate_args(h_prev, x, W, b, W_name, b_name):
     N, H = h_prev.shape
     check_array(x, "x", (N, None), dims="(N, D)", dtype=h_prev.dtype)
     D = x.shape[1]
+    if H < 1 or D < 1:
+        raise ValueError(f"h_prev (N, H) and x (N, D) need H >= 1 and D >= 1; "
+                         f"got H = {H}, D = {D}")
     check_array(W, W_name, (H, H + D), dims="(H, H + D)", dtype=h_prev.dtype)
     check_array(b, b_name, (H,), dims="(H,)", dtype=h_prev.dtype)
     return N, H, D
@@ -57,7 +61,7 @@ def forget_gate_backward(df, cache):
 
     Defined in: notebooks/07_forget_gate.ipynb
     """
-    hx, W_f, f = cache
+    hx, W_f, f = check_cache(cache, ("hx", "W_f", "f"), "forget_gate_forward")
     check_array(df, "df", f.shape, dims="(N, H)", dtype=f.dtype)
     H = f.shape[1]
     dz = df * f * (1 - f)   # through the sigmoid

@@ -6,6 +6,7 @@ __all__ = ['input_gate_forward', 'input_gate_backward', 'candidate_forward', 'ca
 # %% ../notebooks/08_input_gate.ipynb #c005
 import numpy as np
 
+from .cell_state import check_cache
 from .forget_gate import check_gate_args
 from .neurons import check_array, sigmoid, tanh
 
@@ -34,7 +35,7 @@ def input_gate_backward(di, cache):
 
     Defined in: notebooks/08_input_gate.ipynb
     """
-    hx, W_i, i = cache
+    hx, W_i, i = check_cache(cache, ("hx", "W_i", "i"), "input_gate_forward")
     check_array(di, "di", i.shape, dims="(N, H)", dtype=i.dtype)
     H = i.shape[1]
     dz = di * i * (1 - i)   # sigmoid'(z) = i (1 - i)
@@ -65,7 +66,8 @@ def candidate_backward(dC_tilde, cache):
 
     Defined in: notebooks/08_input_gate.ipynb
     """
-    hx, W_C, C_tilde = cache
+    hx, W_C, C_tilde = check_cache(cache, ("hx", "W_C", "C_tilde"),
+                                   "candidate_forward")
     check_array(dC_tilde, "dC_tilde", C_tilde.shape, dims="(N, H)", dtype=C_tilde.dtype)
     H = C_tilde.shape[1]
     dz = dC_tilde * (1 - C_tilde * C_tilde)   # tanh'(z) = 1 - tanh(z)^2

@@ -7,14 +7,14 @@ __all__ = ['GATE_KEYS', 'output_gate_forward', 'output_gate_backward', 'hidden_s
 # %% ../notebooks/09_output_gate.ipynb #c005
 import numpy as np
 
-from .cell_state import cell_state_forward
+from .cell_state import cell_state_forward, check_cache
 from .forget_gate import check_gate_args, forget_gate_forward
 from .input_gate import candidate_forward, input_gate_forward
 from .neurons import check_array, sigmoid, tanh
 
 # %% ../notebooks/09_output_gate.ipynb #c006
 def output_gate_forward(h_prev, x, W_o, b_o):
-    """Output gate o_t = sigmoid(W_o [h_{t-1}, x_t] + b_o): how much of tanh(C_t) to expose.
+    """Output gate o_t = sigmoid(W_o [h_{t-1}, x_t] + b_o): what tanh(C_t) shows.
 
     h_prev : (N, H) previous hidden state; x : (N, D) input;
     W_o : (H, H + D) weights on [h_prev, x]; b_o : (H,) bias. One float dtype.
@@ -36,7 +36,7 @@ def output_gate_backward(do, cache):
 
     Defined in: notebooks/09_output_gate.ipynb
     """
-    hx, W_o, o = cache
+    hx, W_o, o = check_cache(cache, ("hx", "W_o", "o"), "output_gate_forward")
     check_array(do, "do", o.shape, dims="(N, H)", dtype=o.dtype)
     H = o.shape[1]
     dz = do * o * (1 - o)
@@ -63,11 +63,12 @@ def hidden_state_backward(dh, cache):
 
     dh : (N, H) upstream gradient dL/dh_t; cache : (o, tanh_C).
     Returns do : (N, H) = dh * tanh(C) and dC : (N, H) = dh * o * (1 - tanh(C)^2).
-    (In a full LSTM, dC is added to the gradient arriving along the cell-state line.)
+    (In a full LSTM, dC is added to the gradient arriving along the cell-state
+    line.)
 
     Defined in: notebooks/09_output_gate.ipynb
     """
-    o, tanh_C = cache
+    o, tanh_C = check_cache(cache, ("o", "tanh_C"), "hidden_state_forward")
     check_array(dh, "dh", o.shape, dims="(N, H)", dtype=o.dtype)
     return dh * tanh_C, dh * o * (1 - tanh_C * tanh_C)
 
@@ -76,21 +77,32 @@ GATE_KEYS = ("W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o")
 
 
 def init_gates(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
-    """Per-gate LSTM parameters, as a dict with keys W_f, b_f, W_i, b_i, W_C, b_C, W_o, b_o.
+    """Per-gate LSTM parameters: a dict with the keys GATE_KEYS (W_f, ..., b_o).
 
-    D : input size; H : hidden size; rng : np.random.Generator.
-    Each W_* has shape (H, H + D), drawn uniformly from [-1/sqrt(H), 1/sqrt(H)] (PyTorch's range);
-    b_f is filled with ``forget_bias`` (1.0 by default, so the cell starts out remembering);
-    b_i, b_C, b_o are zero, all of shape (H,). Arrays have the given dtype (float32 or float64).
+    D : input size, H : hidden size (positive integers); rng : np.random.Generator.
+    Each W_* has shape (H, H + D), drawn uniformly from [-1/sqrt(H), 1/sqrt(H)]
+    (PyTorch's range); b_f is filled with ``forget_bias``, a finite real number (1.0 by
+    default, so the cell starts out remembering); b_i, b_C, b_o are zero, all of shape
+    (H,). Arrays have the given dtype (float32 or float64).
+    Raises TypeError (rng, dtype, a non-real forget_bias) or ValueError (D or H not a
+    positive integer, a non-finite forget_bias).
 
     Defined in: notebooks/09_output_gate.ipynb
     """
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    if int(D) != D or int(H) != H or D < 1 or H < 1:
-        raise ValueError(f"D and H must be positive integers; got D={D!r}, H={H!r}")
+        raise TypeError(
+            f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    for name, n in (("D", D), ("H", H)):
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{name} must be a positive integer; got {n!r}")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
+    real = isinstance(forget_bias, (int, float, np.integer, np.floating))
+    if not real or isinstance(forget_bias, bool):
+        raise TypeError(
+            f"forget_bias must be a real number; got {type(forget_bias).__name__}")
+    if not np.isfinite(forget_bias):
+        raise ValueError(f"forget_bias must be finite; got {forget_bias!r}")
     D, H, k = int(D), int(H), 1.0 / np.sqrt(H)
     gates = {}
     for g in "fiCo":
@@ -101,17 +113,21 @@ def init_gates(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
 
 
 def lstm_step_per_gate(x, h_prev, C_prev, gates):
-    """One LSTM time step assembled from the per-gate functions of chapters 6 to 9.
+    """One LSTM time step assembled from the per-gate functions of the cell_state,
+    forget_gate, input_gate and output_gate modules.
 
-    x : (N, D) input x_t; h_prev : (N, H) hidden state h_{t-1}; C_prev : (N, H) cell state C_{t-1};
-    gates : dict with W_f, W_i, W_C, W_o of shape (H, H + D) and b_f, b_i, b_C, b_o of shape (H,),
-    all of x's dtype. Each gate concatenates [h_prev, x] itself: plain, not fast.
+    x : (N, D) input x_t; h_prev : (N, H) hidden state h_{t-1};
+    C_prev : (N, H) cell state C_{t-1};
+    gates : dict with W_f, W_i, W_C, W_o of shape (H, H + D) and b_f, b_i, b_C, b_o of
+    shape (H,), all of x's dtype. Each gate concatenates [h_prev, x] itself: plain, not
+    fast.
     Returns h : (N, H) the new hidden state h_t and C : (N, H) the new cell state C_t.
 
     Defined in: notebooks/09_output_gate.ipynb
     """
     if not isinstance(gates, dict):
-        raise TypeError(f"gates must be a dict with keys {GATE_KEYS}; got {type(gates).__name__}")
+        raise TypeError(f"gates must be a dict with keys {GATE_KEYS}; "
+                        f"got {type(gates).__name__}")
     missing = [k for k in GATE_KEYS if k not in gates]
     if missing:
         raise ValueError(f"gates must have keys {GATE_KEYS}; missing {tuple(missing)}")

@@ -315,3 +315,72 @@ def test_draw_lstm_cell_parts():
         plt.close(ax.figure)
     with pytest.raises(ValueError, match="highlight must be one of"):
         draw_lstm_cell(highlight="gate")
+
+
+# ---------------------------------------------------------------- edge cases at the public boundary
+
+@pytest.mark.parametrize("D, H", [(0, 3), (2, 0), (True, 3), (2.0, 3), (None, 3), ("2", 3), (-1, 3)])
+def test_init_gates_rejects_bad_sizes(D, H):
+    with pytest.raises(ValueError, match=r"(D|H) must be a positive integer; got"):
+        init_gates(D, H, np.random.default_rng(0))
+
+
+def test_init_gates_forget_bias():
+    rng = np.random.default_rng(0)
+    for bias in (5, 5.0, np.float32(5.0), np.int64(5)):
+        np.testing.assert_array_equal(init_gates(2, 3, rng, forget_bias=bias)["b_f"], np.full(3, 5.0))
+    assert init_gates(np.int64(2), np.int64(3), rng)["W_f"].shape == (3, 5)
+    for bias in ("1", None, True, np.ones(3)):
+        with pytest.raises(TypeError, match="forget_bias must be a real number; got"):
+            init_gates(2, 3, rng, forget_bias=bias)
+    for bias in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="forget_bias must be finite; got"):
+            init_gates(2, 3, rng, forget_bias=bias)
+
+
+@pytest.mark.parametrize("gate", list(GATES))
+def test_gate_needs_at_least_one_cell_and_one_input(gate):
+    forward = GATES[gate][0]
+    with pytest.raises(ValueError, match=r"need H >= 1 and D >= 1; got H = 0, D = 2"):
+        forward(np.zeros((3, 0)), np.zeros((3, 2)), np.zeros((0, 2)), np.zeros(0))
+    with pytest.raises(ValueError, match=r"need H >= 1 and D >= 1; got H = 4, D = 0"):
+        forward(np.zeros((3, 4)), np.zeros((3, 0)), np.zeros((4, 4)), np.zeros(4))
+
+
+@pytest.mark.parametrize("gate", list(GATES))
+def test_gate_empty_batch(gate):
+    # N = 0 is a well-defined empty batch: empty outputs, zero parameter gradients
+    forward, backward, _ = GATES[gate]
+    rng = np.random.default_rng(20)
+    _, _, W, b = _gate_args(rng, H=4, D=2)
+    out, cache = forward(np.zeros((0, 4)), np.zeros((0, 2)), W, b)
+    assert out.shape == (0, 4)
+    dh, dx, dW, db = backward(np.zeros((0, 4)), cache)
+    assert dh.shape == (0, 4) and dx.shape == (0, 2) and not dW.any() and not db.any()
+
+
+def test_backward_rejects_a_foreign_cache():
+    rng = np.random.default_rng(21)
+    h_prev, x, W, b = _gate_args(rng)
+    dout = np.ones((3, 4))
+    for name, (forward, backward, _) in GATES.items():
+        _, cache = forward(h_prev, x, W, b)
+        for bad in (None, cache[:2], cache + (W,), (cache[0], cache[1].tolist(), cache[2])):
+            with pytest.raises(TypeError, match=r"cache must be the tuple \(hx, W_\w, \w+\) of arrays"):
+                backward(dout, bad)
+    _, cell_cache = cell_state_forward(dout, dout, dout, dout)
+    with pytest.raises(TypeError, match=r"cache must be the tuple \(C_prev, f, i, C_tilde\) .* "
+                                        r"cell_state_forward; got a tuple of 3"):
+        cell_state_backward(dout, cell_cache[:3])
+    with pytest.raises(TypeError, match=r"\(o, tanh_C\) .* hidden_state_forward; got dict"):
+        hidden_state_backward(dout, {"o": dout})
+
+
+def test_masked_arrays_are_refused():
+    # NumPy's isfinite skips masked entries: a NaN under the mask must not slip through
+    masked = np.ma.masked_invalid(np.array([[np.nan, 1.0, 0.0, 0.0]]))
+    W, b = np.zeros((4, 6)), np.zeros(4)
+    with pytest.raises(TypeError, match="masked array"):
+        forget_gate_forward(masked, np.zeros((1, 2)), W, b)
+    with pytest.raises(TypeError, match="masked array"):
+        cell_state_forward(masked, np.ones((1, 4)), np.ones((1, 4)), np.ones((1, 4)))
