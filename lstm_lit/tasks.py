@@ -85,8 +85,7 @@ def adding_problem(n, T, rng, dtype=np.float64):
     dtype = _check_dtype(dtype)
     values = rng.uniform(-1.0, 1.0, size=(n, T))
     first = rng.integers(0, 10, size=n)
-    # the rank of the second mark among the unmarked steps, then skip over the first
-    # mark
+    # the second mark: a rank among the unmarked steps, then skip over the first mark
     k = rng.integers(0, T // 2 - 1, size=n)
     second = k + (k >= first)
     rows = np.arange(n)
