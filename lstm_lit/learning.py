@@ -14,28 +14,34 @@ from .neurons import check_array, relu, sigmoid, tanh
 def mse_loss(pred, target):
     """Mean squared error L = mean((pred - target)**2) and its gradient.
 
-    pred : array of any shape, float32 or float64; target : array of pred's shape and dtype.
-    Returns (loss as float, dpred : array of pred's shape and dtype), dpred = 2 (pred - target) / pred.size.
+    pred : array of any shape with at least one entry, float32 or float64;
+    target : array of pred's shape and dtype.
+    Returns (loss as float, dpred : array of pred's shape and dtype), where
+    dpred = 2 (pred - target) / pred.size.
 
     Defined in: notebooks/02_learning.ipynb
     """
     check_array(pred, "pred")
     check_array(target, "target", pred.shape, dtype=pred.dtype)
+    if pred.size == 0:
+        raise ValueError(f"pred must hold at least one value (a batch of at least "
+                         f"one); got shape {pred.shape}")
     diff = pred - target
     return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
 
 
 def softmax(logits):
-    """Softmax along the last axis, shifted by the row maximum so that exp never overflows.
+    """Softmax along the last axis, shifted by the row maximum so exp never overflows.
 
-    logits : (..., K) scores, float32 or float64. Returns probabilities of the same shape and dtype,
-    each row summing to 1.
+    logits : (..., K) scores with K >= 1, float32 or float64. Returns probabilities of
+    the same shape and dtype, each row summing to 1.
 
     Defined in: notebooks/02_learning.ipynb
     """
     check_array(logits, "logits")
-    if logits.ndim == 0:
-        raise ValueError(f"logits must have at least one axis (..., K); got shape {logits.shape}")
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"logits must have at least one axis, of K >= 1 classes "
+                         f"(..., K); got shape {logits.shape}")
     e = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -43,60 +49,94 @@ def softmax(logits):
 def softmax_cross_entropy(logits, labels):
     """Mean softmax cross-entropy over N examples and its gradient.
 
-    logits : (N, K) unnormalised scores, float32 or float64; labels : (N,) integer array with values in [0, K).
-    Returns (loss as float, dlogits : (N, K) of logits' dtype). Uses the log-sum-exp shift, so large
-    logits do not overflow.
+    logits : (N, K) unnormalised scores with N >= 1 and K >= 1, float32 or float64;
+    labels : (N,) integer array with values in [0, K).
+    Returns (loss as float, dlogits : (N, K) of logits' dtype). Uses the log-sum-exp
+    shift, so large logits do not overflow.
 
     Defined in: notebooks/02_learning.ipynb
     """
     check_array(logits, "logits", (None, None), dims="(N, K)")
     n, k = logits.shape
+    if n == 0 or k == 0:
+        raise ValueError(f"logits must hold at least one example and one class, "
+                         f"(N, K) with N >= 1 and K >= 1; got {logits.shape}")
     if not isinstance(labels, np.ndarray):
-        raise TypeError(f"labels must be a numpy.ndarray of integers; got {type(labels).__name__}")
+        raise TypeError(f"labels must be a numpy.ndarray of integers; "
+                        f"got {type(labels).__name__}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels must have an integer dtype; got {labels.dtype}")
     if labels.shape != (n,):
         raise ValueError(f"labels must have shape (N,) = ({n},); got {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= k):
-        raise ValueError(f"labels must lie in [0, {k}); got values from {labels.min()} to {labels.max()}")
+    if labels.min() < 0 or labels.max() >= k:
+        raise ValueError(f"labels must lie in [0, {k}); "
+                         f"got values from {labels.min()} to {labels.max()}")
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = 0.0 - float(log_probs[np.arange(n), labels].mean())     # 0.0 - x: never prints as -0.0
+    loss = 0.0 - float(log_probs[np.arange(n), labels].mean())   # never prints as -0.0
     dlogits = np.exp(log_probs)
     dlogits[np.arange(n), labels] -= 1
     return loss, dlogits / n
 
 # %% ../notebooks/02_learning.ipynb #55f73c7d
+_REAL_TYPES = (int, float, np.integer, np.floating)
+
+
+def _check_real(value, name):
+    """Return value as a float; TypeError unless it is a real number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, _REAL_TYPES):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite; got an integer too large for a "
+                         f"float") from None
+
+
 def numerical_gradient(f, x, df=None, h=1e-6):
     """Centred finite-difference gradient of f with respect to x.
 
-    f : callable taking no argument; it reads x (which this function perturbs in place and restores).
-        It returns a float, or an array when ``df`` is given.
-    x : np.ndarray of any shape, float64 (float32 is too coarse for a meaningful check and is refused).
-    df : upstream gradient of f's output (same shape as f's output); the scalar checked is sum(f() * df).
-    h : step, > 0. Returns an array of x's shape: (g(x + h) - g(x - h)) / (2 h) per element.
+    f : callable taking no argument; it reads x (which this function perturbs in place
+        and restores). It returns a number, or an array when ``df`` is given.
+    x : np.ndarray of any shape, float64 (float32 is too coarse for a meaningful check
+        and is refused).
+    df : upstream gradient of f's output (same shape as f's output); the scalar checked
+        is sum(f() * df).
+    h : step, a finite number > 0.
+    Returns an array of x's shape: (g(x + h) - g(x - h)) / (2 h) per element.
 
     Defined in: notebooks/02_learning.ipynb
     """
     if not callable(f):
-        raise TypeError(f"f must be a callable taking no argument; got {type(f).__name__}")
+        raise TypeError(f"f must be a callable taking no argument; "
+                        f"got {type(f).__name__}")
     check_array(x, "x")
     if x.dtype != np.float64:
-        raise TypeError(f"x must have dtype float64 for a finite-difference check; got {x.dtype}")
-    if not h > 0:
-        raise ValueError(f"h must be a positive step; got {h}")
+        raise TypeError(f"x must have dtype float64 for a finite-difference check; "
+                        f"got {x.dtype}")
+    if not 0 < _check_real(h, "h") < np.inf:
+        raise ValueError(f"h must be a positive finite step; got {h}")
     if df is not None:
         check_array(df, "df")
 
     def scalar():
         out = f()
         if df is None:
+            if isinstance(out, (tuple, list)) or np.ndim(out) != 0:
+                raise TypeError(f"f must return a number when df is None; got a "
+                                f"{type(out).__name__} (for a loss function returning "
+                                f"(loss, grad), check lambda: loss_fn(...)[0])")
+            if np.asarray(out).dtype.kind not in "biuf":
+                raise TypeError(f"f must return a number; got {type(out).__name__}")
             return float(out)
         if np.shape(out) != df.shape:
-            raise ValueError(f"df must have the shape of f's output {np.shape(out)}; got {df.shape}")
+            raise ValueError(f"df must have the shape of f's output {np.shape(out)}; "
+                             f"got {df.shape}")
         return float(np.sum(out * df))
 
     grad = np.zeros_like(x)
+    if x.size == 0:
+        return grad
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         i = it.multi_index
@@ -113,16 +153,24 @@ def numerical_gradient(f, x, df=None, h=1e-6):
 
 
 def rel_error(a, b):
-    """Relative error ||a - b|| / (||a|| + ||b||) of two arrays of one shape (0.0 when both are zero).
+    """Relative error ||a - b|| / (||a|| + ||b||) of two arrays (0.0 when both are 0).
 
-    a, b : arrays (or numbers) of the same shape, finite. Returns a float in [0, 1].
+    a, b : arrays (or numbers) of real numbers, of the same shape, finite.
+    Returns a float in [0, 1].
 
     Defined in: notebooks/02_learning.ipynb
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    arrays = []
+    for name, value in (("a", a), ("b", b)):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must be an array of real numbers; "
+                            f"got dtype {array.dtype}")
+        arrays.append(array.astype(np.float64))
+    a, b = arrays
     if a.shape != b.shape:
-        raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
+        raise ValueError(f"a and b must have the same shape; "
+                         f"got {a.shape} and {b.shape}")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("a and b must be finite; got NaN or infinite value(s)")
     denom = np.linalg.norm(a) + np.linalg.norm(b)
@@ -133,23 +181,42 @@ def grad_check(f, inputs, analytic, df=None, h=1e-6, tol=1e-7, verbose=True):
     """Compare analytic gradients with centred finite differences, input by input.
 
     f : callable with no argument returning the output (reads the arrays in ``inputs``).
-    inputs : dict name -> float64 array that f reads; analytic : dict name -> its analytic gradient
-        (same keys, same shapes). df : upstream gradient, of f's output shape (when f returns an array).
-    Prints one line per input when verbose: ``relative error < tol  OK`` (the bound it meets, not the
-    round-off digits, which differ from one CPU's BLAS kernels to another's), or the error itself and
-    WARNING when it is not below tol. Returns dict name -> relative error, for asserts.
+    inputs : non-empty dict name -> float64 array that f reads.
+    analytic : dict name -> the analytic gradient of that input (same keys, same shapes,
+        float32 or float64, finite). df : upstream gradient, of f's output shape (when f
+        returns an array). h : finite-difference step; tol : the bar, a number > 0.
+    Prints one line per input when verbose: ``relative error < tol  OK`` (the bound it
+    meets, not the round-off digits, which differ from one CPU's BLAS kernels to
+    another's), or the error itself and WARNING when it is not below tol.
+    Returns dict name -> relative error, for asserts.
 
     Defined in: notebooks/02_learning.ipynb
     """
+    for what, value in (("inputs", inputs), ("analytic", analytic)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{what} must be a dict name -> array; "
+                            f"got {type(value).__name__}")
+    if not inputs:
+        raise ValueError("inputs must name at least one array to check; "
+                         "got an empty dict")
+    if not 0 < _check_real(tol, "tol") < np.inf:
+        raise ValueError(f"tol must be a finite number > 0; got {tol}")
     missing = [name for name in inputs if name not in analytic]
     if missing:
-        raise ValueError(f"analytic must have a gradient for every input; missing {missing}")
+        raise ValueError(f"analytic must have a gradient for every input; "
+                         f"missing {missing}")
     errors = {}
     for name, x in inputs.items():
+        check_array(x, f"inputs['{name}']")
         grad = np.asarray(analytic[name])
         if grad.shape != np.shape(x):
-            raise ValueError(f"analytic['{name}'] must have the shape of the input {np.shape(x)}; got {grad.shape}")
+            raise ValueError(f"analytic['{name}'] must have the shape of the input "
+                             f"{np.shape(x)}; got {grad.shape}")
+        check_array(grad, f"analytic['{name}']")
         num = numerical_gradient(f, x, df=df, h=h)
+        if not np.all(np.isfinite(num)):
+            raise ValueError(f"the numerical gradient of '{name}' is not finite: "
+                             f"f returned NaN or infinity within h = {h} of the input")
         errors[name] = err = rel_error(num, grad)
         if verbose:
             if err < tol:
@@ -162,9 +229,10 @@ def grad_check(f, inputs, analytic, df=None, h=1e-6, tol=1e-7, verbose=True):
 def affine_backward(dout, cache):
     """Backward pass of ``affine_forward`` (out = x @ W + b).
 
-    dout : (N, M) upstream gradient dL/dout, dtype of x; cache : (x, W) from the forward pass,
-    x : (N, D), W : (D, M).
-    Returns dx : (N, D) = dout @ W.T, dW : (D, M) = x.T @ dout, db : (M,) = dout summed over N.
+    dout : (N, M) upstream gradient dL/dout, dtype of x; cache : (x, W) from the forward
+    pass, x : (N, D), W : (D, M).
+    Returns dx : (N, D) = dout @ W.T, dW : (D, M) = x.T @ dout,
+    db : (M,) = dout summed over N.
 
     Defined in: notebooks/02_learning.ipynb
     """
@@ -176,7 +244,7 @@ def affine_backward(dout, cache):
 def sigmoid_forward(z):
     """Sigmoid layer. z : any shape, float32 or float64.
 
-    Returns (s, cache) with s = sigmoid(z) of z's shape and dtype; the cache is s itself.
+    Returns (s, cache) with s = sigmoid(z) of z's shape and dtype; the cache is s.
 
     Defined in: notebooks/02_learning.ipynb
     """
@@ -187,7 +255,8 @@ def sigmoid_forward(z):
 def sigmoid_backward(dout, cache):
     """Backward pass of ``sigmoid_forward``: dz = dout * s * (1 - s).
 
-    dout : upstream gradient of the cached output's shape and dtype; cache : s from the forward pass.
+    dout : upstream gradient of the cached output's shape and dtype;
+    cache : s from the forward pass.
     Returns dz of that shape and dtype.
 
     Defined in: notebooks/02_learning.ipynb
@@ -211,7 +280,8 @@ def tanh_forward(z):
 def tanh_backward(dout, cache):
     """Backward pass of ``tanh_forward``: dz = dout * (1 - t**2).
 
-    dout : upstream gradient of the cached output's shape and dtype; cache : t from the forward pass.
+    dout : upstream gradient of the cached output's shape and dtype;
+    cache : t from the forward pass.
     Returns dz of that shape and dtype.
 
     Defined in: notebooks/02_learning.ipynb
@@ -245,18 +315,23 @@ def relu_backward(dout, cache):
 
 # %% ../notebooks/02_learning.ipynb #99ca08b1
 def _check_params(params):
-    if not isinstance(params, dict) or not params:
-        raise TypeError(f"params must be a non-empty dict name -> array; got {type(params).__name__}")
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a non-empty dict name -> array; "
+                        f"got {type(params).__name__}")
+    if not params:
+        raise ValueError("params must hold at least one array; got an empty dict")
     for k, p in params.items():
         check_array(p, f"params['{k}']")
 
 
 def _check_grads(params, grads):
     if not isinstance(grads, dict):
-        raise TypeError(f"grads must be a dict name -> array; got {type(grads).__name__}")
+        raise TypeError(f"grads must be a dict name -> array; "
+                        f"got {type(grads).__name__}")
     missing = [k for k in params if k not in grads]
     if missing:
-        raise ValueError(f"grads must have a gradient for every parameter; missing {missing}")
+        raise ValueError(f"grads must have a gradient for every parameter; "
+                         f"missing {missing}")
     for k, p in params.items():
         check_array(grads[k], f"grads['{k}']", p.shape, dtype=p.dtype)
 
@@ -264,17 +339,18 @@ def _check_grads(params, grads):
 class SGD:
     """Stochastic gradient descent with momentum: v = mu * v - lr * g; p += v.
 
-    params : dict name -> float array (any shapes), updated in place by ``step(grads)``, where grads is
-    a dict with the same keys, each of its parameter's shape and dtype. lr > 0; 0 <= momentum < 1.
+    params : dict name -> float array (any shapes), updated in place by ``step(grads)``,
+    where grads is a dict with the same keys, each of its parameter's shape and dtype.
+    lr : finite number > 0; momentum : number in [0, 1).
 
     Defined in: notebooks/02_learning.ipynb
     """
 
     def __init__(self, params, lr=0.1, momentum=0.0):
         _check_params(params)
-        if not lr > 0:
-            raise ValueError(f"lr must be positive; got {lr}")
-        if not 0 <= momentum < 1:
+        if not 0 < _check_real(lr, "lr") < np.inf:
+            raise ValueError(f"lr must be a finite number > 0; got {lr}")
+        if not 0 <= _check_real(momentum, "momentum") < 1:
             raise ValueError(f"momentum must lie in [0, 1); got {momentum}")
         self.params, self.lr, self.momentum = params, lr, momentum
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
@@ -289,22 +365,26 @@ class SGD:
 class Adam:
     """Adam (Kingma and Ba, 2015) with bias correction.
 
-    params : dict name -> float array (any shapes), updated in place by ``step(grads)``, where grads is
-    a dict with the same keys, each of its parameter's shape and dtype.
-    lr > 0; 0 <= beta1, beta2 < 1; eps > 0. The moment estimates m, v have each parameter's shape and dtype.
+    params : dict name -> float array (any shapes), updated in place by ``step(grads)``,
+    where grads is a dict with the same keys, each of its parameter's shape and dtype.
+    lr, eps : finite numbers > 0; beta1, beta2 : numbers in [0, 1).
+    The moment estimates m, v have each parameter's shape and dtype.
 
     Defined in: notebooks/02_learning.ipynb
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         _check_params(params)
-        if not lr > 0:
-            raise ValueError(f"lr must be positive; got {lr}")
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"beta1 and beta2 must lie in [0, 1); got {beta1} and {beta2}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive; got {eps}")
-        self.params, self.lr, self.beta1, self.beta2, self.eps = params, lr, beta1, beta2, eps
+        if not 0 < _check_real(lr, "lr") < np.inf:
+            raise ValueError(f"lr must be a finite number > 0; got {lr}")
+        b1, b2 = _check_real(beta1, "beta1"), _check_real(beta2, "beta2")
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"beta1 and beta2 must lie in [0, 1); "
+                             f"got {beta1} and {beta2}")
+        if not 0 < _check_real(eps, "eps") < np.inf:
+            raise ValueError(f"eps must be a finite number > 0; got {eps}")
+        self.params, self.lr, self.eps = params, lr, eps
+        self.beta1, self.beta2 = beta1, beta2
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
         self.t = 0
@@ -324,21 +404,24 @@ class Adam:
 def make_spirals(n_per_class, n_classes, rng, noise=0.05):
     """Interleaved 2-D spirals, one arm per class.
 
-    n_per_class : int >= 1, points per arm; n_classes : int >= 2 arms; rng : np.random.Generator;
-    noise : float >= 0, standard deviation of the Gaussian noise added to each coordinate.
+    n_per_class : int >= 1, points per arm; n_classes : int >= 2 arms;
+    rng : np.random.Generator; noise : finite number >= 0, standard deviation of the
+    Gaussian noise added to each coordinate.
     Returns X : (n, 2) float64 points and y : (n,) int64 labels in [0, n_classes),
     with n = n_per_class * n_classes, grouped by class.
 
     Defined in: notebooks/02_learning.ipynb
     """
-    for name, value, low in (("n_per_class", n_per_class, 1), ("n_classes", n_classes, 2)):
+    for name, value, low in (("n_per_class", n_per_class, 1),
+                             ("n_classes", n_classes, 2)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
             raise TypeError(f"{name} must be an int; got {type(value).__name__}")
         if value < low:
             raise ValueError(f"{name} must be at least {low}; got {value}")
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    if not np.isfinite(noise) or noise < 0:
+        raise TypeError(f"rng must be a numpy.random.Generator; "
+                        f"got {type(rng).__name__}")
+    if not 0 <= _check_real(noise, "noise") < np.inf:
         raise ValueError(f"noise must be a finite number >= 0; got {noise}")
     r = np.linspace(0.15, 1.0, n_per_class)
     X, y = [], []

@@ -83,10 +83,34 @@ def test_losses_preserve_dtype(dtype):
     (lambda: softmax_cross_entropy(np.zeros((2, 3), dtype=int), np.array([0, 1])), TypeError, r"logits must have dtype float32 or float64"),
     (lambda: softmax_cross_entropy(np.array([[np.inf, 0.0]]), np.array([0])), ValueError, r"logits must be finite"),
     (lambda: softmax(np.array(1.0)), ValueError, r"logits must have at least one axis"),
+    # empty batches and empty class axes: a clear ValueError, not ZeroDivisionError or a NaN loss
+    (lambda: mse_loss(np.zeros((0, 1)), np.zeros((0, 1))), ValueError,
+     r"pred must hold at least one value \(a batch of at least one\); got shape \(0, 1\)"),
+    (lambda: mse_loss(np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)), ValueError,
+     r"pred must hold at least one value"),
+    (lambda: softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int)), ValueError,
+     r"logits must hold at least one example and one class, \(N, K\) with N >= 1 and K >= 1; got \(0, 3\)"),
+    (lambda: softmax_cross_entropy(np.zeros((2, 0)), np.array([0, 0])), ValueError,
+     r"logits must hold at least one example and one class.*got \(2, 0\)"),
+    (lambda: softmax(np.zeros((2, 0))), ValueError,
+     r"logits must have at least one axis, of K >= 1 classes \(\.\.\., K\); got shape \(2, 0\)"),
+    # masked arrays hide a NaN from the finite check: refused, not computed with
+    (lambda: mse_loss(np.ma.masked_invalid(np.array([np.nan, 1.0])), np.zeros(2)), TypeError,
+     r"pred must be a plain numpy\.ndarray, not a masked array; got MaskedArray"),
+    (lambda: softmax_cross_entropy(np.zeros((2, 3)), np.array([True, False])), TypeError,
+     r"labels must have an integer dtype; got bool"),
+    (lambda: mse_loss(np.array(["1.0"]), np.array(["1.0"])), TypeError,
+     r"pred must have dtype float32 or float64; got <U3"),
 ])
 def test_losses_reject_bad_input(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_softmax_of_an_empty_batch_is_empty_and_mse_of_one_value_works():
+    assert softmax(np.zeros((0, 3))).shape == (0, 3)
+    loss, d = mse_loss(np.array([[2.0]]), np.array([[1.0]]))
+    assert loss == 1.0 and d.tolist() == [[2.0]]
 
 
 # ---- backward passes ---------------------------------------------------------------------------------
@@ -165,12 +189,36 @@ def test_numerical_gradient_restores_x_when_f_raises():
     (lambda: numerical_gradient(lambda: 0.0, [1.0, 2.0]), TypeError, r"x must be a numpy\.ndarray; got list"),
     (lambda: numerical_gradient(lambda: 0.0, np.array([np.nan])), ValueError, r"x must be finite"),
     (lambda: numerical_gradient(3.0, np.zeros(2)), TypeError, r"f must be a callable .*got float"),
-    (lambda: numerical_gradient(lambda: 0.0, np.zeros(2), h=0.0), ValueError, r"h must be a positive step; got 0.0"),
+    (lambda: numerical_gradient(lambda: 0.0, np.zeros(2), h=0.0), ValueError, r"h must be a positive finite step; got 0.0"),
     (lambda: numerical_gradient(lambda: np.zeros(3), np.zeros(2), df=np.zeros(2)), ValueError, r"df must have the shape of f's output \(3,\); got \(2,\)"),
 ])
 def test_numerical_gradient_rejects_bad_input(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda: numerical_gradient(lambda: 0.0, np.zeros(2), h="1e-6"), TypeError, r"h must be a real number; got str"),
+    (lambda: numerical_gradient(lambda: 0.0, np.zeros(2), h=float("inf")), ValueError,
+     r"h must be a positive finite step; got inf"),
+    (lambda: numerical_gradient(lambda: 0.0, np.zeros(2), h=float("nan")), ValueError,
+     r"h must be a positive finite step; got nan"),
+    (lambda: numerical_gradient(lambda: (0.0, np.zeros(2)), np.zeros(2)), TypeError,
+     r"f must return a number when df is None; got a tuple \(for a loss function returning \(loss, grad\)"),
+    (lambda: numerical_gradient(lambda: np.zeros(3), np.zeros(2)), TypeError,
+     r"f must return a number when df is None; got a ndarray"),
+    (lambda: numerical_gradient(lambda: "0.5", np.zeros(2)), TypeError, r"f must return a number; got str"),
+    (lambda: numerical_gradient(lambda: None, np.zeros(2)), TypeError, r"f must return a number; got NoneType"),
+    (lambda: numerical_gradient(lambda: 0.0, np.ma.array([1.0, 2.0])), TypeError,
+     r"x must be a plain numpy\.ndarray, not a masked array"),
+])
+def test_numerical_gradient_explains_wrong_steps_and_wrong_return_values(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_numerical_gradient_of_an_empty_array_is_empty():
+    assert numerical_gradient(lambda: 0.0, np.zeros((0, 2))).shape == (0, 2)
 
 
 def test_rel_error_values_and_scale_invariance():
@@ -190,6 +238,16 @@ def test_rel_error_rejects_bad_input(a, b, pattern):
         rel_error(a, b)
 
 
+@pytest.mark.parametrize("a, b, pattern", [
+    ("1.5", 1.5, r"a must be an array of real numbers; got dtype <U3"),
+    (np.zeros(2), np.array([1 + 2j, 0j]), r"b must be an array of real numbers; got dtype complex128"),
+    (np.zeros(1), np.array([None]), r"b must be an array of real numbers; got dtype object"),
+])
+def test_rel_error_refuses_strings_complex_and_objects(a, b, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        rel_error(a, b)
+
+
 def test_grad_check_reports_ok_for_right_and_warning_for_wrong_gradient(capsys):
     rng = rng_(8)
     pred, target = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
@@ -204,6 +262,40 @@ def test_grad_check_catches_a_missing_activation_derivative():
     z, dout = rng_(9).normal(size=(3, 4)), rng_(10).normal(size=(3, 4))
     errors = grad_check(lambda: sigmoid_forward(z)[0], {"z": z}, {"z": dout}, df=dout, verbose=False)
     assert errors["z"] > 0.1
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda x: grad_check(lambda: 0.0, [x], {"x": x}), TypeError, r"inputs must be a dict name -> array; got list"),
+    (lambda x: grad_check(lambda: 0.0, {"x": x}, [x]), TypeError, r"analytic must be a dict name -> array; got list"),
+    (lambda x: grad_check(lambda: 0.0, {}, {}), ValueError, r"inputs must name at least one array to check"),
+    (lambda x: grad_check(lambda: 0.0, {"x": x}, {"x": x}, tol=0), ValueError, r"tol must be a finite number > 0; got 0"),
+    (lambda x: grad_check(lambda: 0.0, {"x": x}, {"x": x}, tol="1e-7"), TypeError, r"tol must be a real number; got str"),
+    (lambda x: grad_check(lambda: 0.0, {"W": x.astype(np.float32)}, {"W": x}), TypeError,
+     r"x must have dtype float64 for a finite-difference check; got float32"),
+    (lambda x: grad_check(lambda: 0.0, {"W": [0.0, 0.0, 0.0]}, {"W": x}), TypeError,
+     r"inputs\['W'\] must be a numpy\.ndarray; got list"),
+    (lambda x: grad_check(lambda: 0.0, {"x": x}, {"x": np.array([np.nan, 0.0, 0.0])}), ValueError,
+     r"analytic\['x'\] must be finite; got 1 NaN"),
+    (lambda x: grad_check(lambda: 0.0, {"x": x}, {"x": np.array(["a", "b", "c"])}), TypeError,
+     r"analytic\['x'\] must have dtype float32 or float64; got <U1"),
+    (lambda x: grad_check(lambda: 1.0 / x[0], {"x": x}, {"x": np.zeros(3)}, h=1.0), ValueError,
+     r"the numerical gradient of 'x' is not finite"),
+])
+def test_grad_check_rejects_bad_arguments_naming_them(call, error, pattern):
+    x = np.zeros(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)           # 1 / 0 in the last case
+        with pytest.raises(error, match=pattern):
+            call(x)
+
+
+def test_grad_check_accepts_a_list_gradient_and_a_float32_gradient():
+    x = np.array([1.0, 2.0])
+    errors = grad_check(lambda: float(np.sum(x * x)), {"x": x}, {"x": [2.0, 4.0]}, verbose=False)
+    assert errors["x"] < 1e-7
+    errors = grad_check(lambda: float(np.sum(x * x)), {"x": x},
+                        {"x": np.array([2.0, 4.0], dtype=np.float32)}, verbose=False)
+    assert errors["x"] < 1e-7
 
 
 def test_grad_check_rejects_mismatched_gradients():
@@ -252,10 +344,20 @@ def test_adam_first_step_is_lr_times_sign():
 
 
 @pytest.mark.parametrize("make, error, pattern", [
-    (lambda: SGD({"w": np.zeros(2)}, lr=0.0), ValueError, r"lr must be positive; got 0.0"),
+    (lambda: SGD({"w": np.zeros(2)}, lr=0.0), ValueError, r"lr must be a finite number > 0; got 0.0"),
     (lambda: SGD({"w": np.zeros(2)}, momentum=1.0), ValueError, r"momentum must lie in \[0, 1\); got 1.0"),
     (lambda: Adam({"w": np.zeros(2)}, beta2=1.0), ValueError, r"beta1 and beta2 must lie in \[0, 1\)"),
-    (lambda: Adam({"w": np.zeros(2)}, eps=0.0), ValueError, r"eps must be positive"),
+    (lambda: Adam({"w": np.zeros(2)}, eps=0.0), ValueError, r"eps must be a finite number > 0; got 0.0"),
+    (lambda: SGD({"w": np.zeros(2)}, lr=float("inf")), ValueError, r"lr must be a finite number > 0; got inf"),
+    (lambda: Adam({"w": np.zeros(2)}, lr=float("nan")), ValueError, r"lr must be a finite number > 0; got nan"),
+    (lambda: SGD({"w": np.zeros(2)}, lr="0.1"), TypeError, r"lr must be a real number; got str"),
+    (lambda: SGD({"w": np.zeros(2)}, momentum="0.9"), TypeError, r"momentum must be a real number; got str"),
+    (lambda: SGD({"w": np.zeros(2)}, momentum=float("nan")), ValueError, r"momentum must lie in \[0, 1\); got nan"),
+    (lambda: Adam({"w": np.zeros(2)}, beta1=None), TypeError, r"beta1 must be a real number; got NoneType"),
+    (lambda: Adam({"w": np.zeros(2)}, eps=True), TypeError, r"eps must be a real number; got bool"),
+    (lambda: Adam({"w": np.zeros(2)}, eps=float("inf")), ValueError, r"eps must be a finite number > 0; got inf"),
+    (lambda: Adam({}), ValueError, r"params must hold at least one array; got an empty dict"),
+    (lambda: SGD({"w": np.ma.array([1.0, 2.0])}), TypeError, r"params\['w'\] must be a plain numpy\.ndarray, not a masked array"),
     (lambda: Adam([np.zeros(2)]), TypeError, r"params must be a non-empty dict .*got list"),
     (lambda: SGD({"w": np.zeros(2, dtype=int)}), TypeError, r"params\['w'\] must have dtype float32 or float64; got int"),
 ])
@@ -306,6 +408,10 @@ def test_make_spirals_without_noise_lies_on_the_arms():
     ((10, 3, 0), {}, TypeError, r"rng must be a numpy\.random\.Generator; got int"),
     ((10, 3, np.random.default_rng(0)), {"noise": -0.1}, ValueError, r"noise must be a finite number >= 0; got -0.1"),
     ((10, 3, np.random.default_rng(0)), {"noise": float("nan")}, ValueError, r"noise must be a finite number >= 0"),
+    ((10, 3, np.random.default_rng(0)), {"noise": float("inf")}, ValueError, r"noise must be a finite number >= 0; got inf"),
+    ((10, 3, np.random.default_rng(0)), {"noise": "0.1"}, TypeError, r"noise must be a real number; got str"),
+    ((10, 3, np.random.default_rng(0)), {"noise": None}, TypeError, r"noise must be a real number; got NoneType"),
+    ((10, 3, np.random.default_rng(0)), {"noise": np.array([0.1])}, TypeError, r"noise must be a real number; got ndarray"),
 ])
 def test_make_spirals_rejects_bad_input(args, kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
