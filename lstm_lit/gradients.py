@@ -65,12 +65,15 @@ def jacobian_norm_bound(h, Wh, dh_last):
     ||Wh||_2 the largest singular value. Computed in float64 with logarithms, so long
     products neither overflow nor underflow before the end.
 
-    h : (N, T, H); Wh : (H, H); dh_last : (N, H). Returns bound : (N, T) in float64;
-    bound[:, T - 1] equals ||dh_last||.
+    h : (N, T, H) tanh states, in [-1, 1]; Wh : (H, H); dh_last : (N, H).
+    Returns bound : (N, T) in float64; bound[:, T - 1] equals ||dh_last||.
 
     Defined in: notebooks/05_vanishing.ipynb
     """
     N, T, H = _check_hidden_args(h, Wh, dh_last)
+    if np.any(np.abs(h) > 1):
+        raise ValueError(f"h must hold tanh states, in [-1, 1] (the bound uses "
+                         f"1 - h**2 >= 0); got max |h| = {float(np.max(np.abs(h)))}")
     sigma = np.linalg.norm(Wh.astype(np.float64), 2)
     h64 = h.astype(np.float64)
     gamma = np.max(1.0 - h64 * h64, axis=2)                       # (N, T)

@@ -245,3 +245,13 @@ def test_clip_rejects_read_only_arrays_before_changing_anything():
     assert a.tolist() == [3.0, 4.0]                      # nothing was scaled
     with pytest.raises(ValueError, match=r"\['b'\] are read-only"):
         clip_grad_norm({"b": np.broadcast_to(np.ones(2), (3, 2))}, 1.0)
+
+
+def test_jacobian_norm_bound_needs_tanh_states():
+    rng = np.random.default_rng(0)
+    h = rng.uniform(-1.0, 1.0, size=(2, 4, 3))
+    h[1, 2, 0] = 1.5                                     # not a tanh output
+    with pytest.raises(ValueError, match=r"h must hold tanh states, in \[-1, 1\].*got max \|h\| = 1.5"):
+        jacobian_norm_bound(h, rng.normal(size=(3, 3)), np.ones((2, 3)))
+    h[1, 2, 0] = 1.0                                     # saturated: a bound of 0 is fine
+    assert np.all(np.isfinite(jacobian_norm_bound(h, rng.normal(size=(3, 3)), np.ones((2, 3)))))
