@@ -27,18 +27,15 @@ def init_lstm(D, H, rng, *, forget_bias=1.0, input_bias=0.0, dtype=np.float64):
     scale PyTorch's nn.LSTM uses, so each pre-activation starts with a variance of about
     (D + H) / (3 H). The biases are zero except two blocks:
     - the forget gate's, set to ``forget_bias`` (1 by default): the forget gate then
-    starts
-      near sigmoid(1) = 0.73, and the cell state is remembered over many steps from the
-      first update (Jozefowicz et al., 2015);
+      starts near sigmoid(1) = 0.73, and the cell state is remembered over many steps
+      from the first update (Jozefowicz et al., 2015);
     - the input gate's, set to ``input_bias`` (0 by default): a negative value starts
-    the
-      input gate nearly closed, as Hochreiter and Schmidhuber did.
+      the input gate nearly closed, as Hochreiter and Schmidhuber did.
     See notebooks/10_lstm.ipynb (at initialisation) and notebooks/12_training.ipynb (in
     training).
 
-    D : input size; H : hidden size; rng : np.random.Generator; forget_bias, input_bias
-    :
-    finite real numbers; dtype : np.float32 or np.float64.
+    D : input size; H : hidden size; rng : np.random.Generator;
+    forget_bias, input_bias : finite real numbers; dtype : np.float32 or np.float64.
     Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}, gate blocks in the order
     i, f, g, o.
 
@@ -126,11 +123,10 @@ def split_gates(params):
     """Fused parameters -> per-gate parameters acting on the concatenation [h_prev, x].
 
     params : {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}, gate blocks i, f, g, o.
-    Returns {"W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"} with every W_* of
-    shape (H, H + D)
-    and every b_* of shape (H,). For each gate, W_* = concat([Wh_*.T, Wx_*.T], axis=1)
-    where Wh_* and
-    Wx_* are that gate's column blocks; the arrays are new copies.
+    Returns {"W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"}, every W_* of shape
+    (H, H + D) and every b_* of shape (H,). For each gate,
+    W_* = concat([Wh_*.T, Wx_*.T], axis=1), where Wh_* and Wx_* are that gate's column
+    blocks; the arrays are new copies.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -148,11 +144,10 @@ def split_gates(params):
 def fuse_gates(gates):
     """Per-gate parameters -> fused parameters (the inverse of ``split_gates``).
 
-    gates : {"W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"}, W_* of shape (H, H
-    + D) acting on
-    [h_prev, x], b_* of shape (H,), one float dtype.
-    Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)} with gate blocks in the order i,
-    f, g, o.
+    gates : {"W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"}, W_* of shape
+    (H, H + D) acting on [h_prev, x], b_* of shape (H,), one float dtype.
+    Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}, gate blocks in the order
+    i, f, g, o.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -190,8 +185,7 @@ def lstm_step_forward(x, h_prev, C_prev, Wx, Wh, b):
     """One LSTM step on a batch, with the fused parameters.
 
     a = x @ Wx + h_prev @ Wh + b is split into four blocks of H columns, in the order
-    i, f, g, o:
-    i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o);
+    i, f, g, o: i = sigmoid(a_i), f = sigmoid(a_f), g = tanh(a_g), o = sigmoid(a_o);
     C_next = f * C_prev + i * g and h_next = o * tanh(C_next).
 
     x : (N, D) input; h_prev, C_prev : (N, H) previous hidden and cell states;
@@ -220,18 +214,15 @@ def lstm_forward_plain(x, h0, C0, Wx, Wh, b):
 
     For t = 1, ..., T: h_t, C_t = lstm_step_forward(x_t, h_{t-1}, C_{t-1}), that is
     a_t = x_t @ Wx + h_{t-1} @ Wh + b; i, f, o = sigmoid and g = tanh of its four
-    blocks;
-    C_t = f * C_{t-1} + i * g; h_t = o * tanh(C_t).
+    blocks; C_t = f * C_{t-1} + i * g; h_t = o * tanh(C_t).
 
     x : (N, T, D) inputs; h0, C0 : (N, H) initial hidden and cell states;
     Wx : (D, 4H), Wh : (H, 4H), b : (4H,), gate blocks i, f, g, o, all of x's dtype.
     Returns h : (N, T, H), every hidden state h_1 .. h_T, and C_T : (N, H), the final
-    cell
-    state (both new arrays), and the cache for ``lstm_backward_plain``: the list of the
-    T
-    step caches of ``lstm_step_forward``. The step caches refer to x, h0, C0, Wx and Wh:
-    change none of them in place before the backward pass. ``lstm_forward`` computes the
-    same, faster.
+    cell state (both new arrays), and the cache for ``lstm_backward_plain``: the list of
+    the T step caches of ``lstm_step_forward``. The step caches refer to x, h0, C0, Wx
+    and Wh: change none of them in place before the backward pass. ``lstm_forward``
+    computes the same, faster.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -251,25 +242,21 @@ def lstm_forward(x, h0, C0, Wx, Wh, b):
     """LSTM forward pass over a whole sequence batch: the package's fast path.
 
     Computes what ``lstm_forward_plain`` computes (same arguments, same h and C_T), with
-    the
-    arithmetic arranged for speed (notebooks/13_speed.ipynb derives each step).
+    the arithmetic arranged for speed (notebooks/13_speed.ipynb derives each step).
 
     x : (N, T, D) inputs; h0, C0 : (N, H) initial hidden and cell states;
     Wx : (D, 4H), Wh : (H, 4H), b : (4H,), gate blocks i, f, g, o, all of x's dtype.
     Returns h : (N, T, H), every hidden state h_1 .. h_T, and C_T : (N, H), the final
-    cell
-    state (both new arrays, independent of the cache), and the cache for
+    cell state (both new arrays, independent of the cache), and the cache for
     ``lstm_backward``.
 
     Implementation: the input projection of all T steps is one matrix product, written
     gate-major, (4, T, N, H), so each step's gate is one contiguous block, and so is its
     recurrent product; h_{t-1} and x_t are stored side by side, in the book's order
     [h_{t-1}, x_t], in one (T + 1, N, H + D) buffer, so the backward pass gets both
-    weight
-    gradients from one product; the sigmoid is computed as 0.5 * tanh(0.5 z) + 0.5, with
-    the factor 0.5 folded into copies of the weights (an exact scaling by a power of
-    two),
-    so one tanh call activates all four gates at once.
+    weight gradients from one product; the sigmoid is computed as
+    0.5 * tanh(0.5 z) + 0.5, with the factor 0.5 folded into copies of the weights (an
+    exact scaling by a power of two), so one tanh call activates all four gates at once.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -324,13 +311,10 @@ def to_torch(params):
 
     params : {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}.
     Returns {"weight_ih_l0": (4H, D), "weight_hh_l0": (4H, H), "bias_ih_l0": (4H,),
-    "bias_hh_l0": (4H,)}
-    as NumPy arrays (new copies, same dtype). PyTorch uses the same gate order i, f, g,
-    o; its weights
-    are the transposes of ours, and it adds two biases: we put b in bias_ih and zeros in
-    bias_hh.
-    Load them with ``lstm.load_state_dict({k: torch.from_numpy(v) for k, v in
-    out.items()})``.
+    "bias_hh_l0": (4H,)} as NumPy arrays (new copies, same dtype). PyTorch uses the same
+    gate order i, f, g, o; its weights are the transposes of ours, and it adds two
+    biases: we put b in bias_ih and zeros in bias_hh. Load them with
+    ``lstm.load_state_dict({k: torch.from_numpy(v) for k, v in out.items()})``.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -348,17 +332,14 @@ def _as_numpy(v):
 
 
 def from_torch(state):
-    """A one-layer torch ``nn.LSTM`` or ``nn.LSTMCell`` state dict -> fused parameters.
+    """A torch ``nn.LSTM`` or ``nn.LSTMCell`` state dict -> fused parameters.
 
-    The ``nn.LSTM`` must have one layer and one direction.
-
+    The ``nn.LSTM`` must have one layer and one direction, without projection.
     state : mapping with "weight_ih_l0" (4H, D), "weight_hh_l0" (4H, H) and optionally
-    "bias_ih_l0",
-    "bias_hh_l0" (4H,) (nn.LSTMCell: the same names without "_l0"); values are torch
-    tensors or arrays.
+    "bias_ih_l0", "bias_hh_l0" (4H,) (nn.LSTMCell: the same names without "_l0");
+    values are torch tensors or arrays.
     Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)} with b = bias_ih + bias_hh (zeros
-    when the
-    module has no bias).
+    when the module has no bias).
 
     Defined in: notebooks/10_lstm.ipynb
     """

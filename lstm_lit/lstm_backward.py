@@ -13,15 +13,18 @@ def lstm_step_backward(dh_next, dC_next, cache):
     """Backward pass of one LSTM step (``lstm_step_forward``), gate by gate.
 
     dh_next : (N, H) gradient of the loss with respect to h_next (everything that
-    reaches it);
+        reaches it);
     dC_next : (N, H) gradient with respect to C_next coming from later steps (zeros at
-    the last step);
+        the last step);
     cache : from ``lstm_step_forward``.
-    Returns dx : (N, D), dh_prev : (N, H), dC_prev : (N, H), dWx : (D, 4H), dWh : (H,
-    4H), db : (4H,).
+    Returns dx : (N, D), dh_prev : (N, H), dC_prev : (N, H), dWx : (D, 4H),
+    dWh : (H, 4H), db : (4H,).
 
     Defined in: notebooks/11_lstm_backward.ipynb
     """
+    if not (isinstance(cache, tuple) and len(cache) == 10):
+        raise TypeError("cache must be the tuple of 10 arrays returned by "
+                        f"lstm_step_forward; got {type(cache).__name__}")
     x, h_prev, C_prev, Wx, Wh, i, f, g, o, tanh_C = cache
     check_array(dh_next, "dh_next", h_prev.shape, dims="(N, H)", dtype=x.dtype)
     check_array(dC_next, "dC_next", h_prev.shape, dims="(N, H)", dtype=x.dtype)
@@ -48,8 +51,7 @@ def lstm_backward_plain(dh, cache, dC_T=None):
 
     For t = T, ..., 1: the gradient on h_t is the loss's, dh[:, t], plus what step t + 1
     sent back; ``lstm_step_backward`` turns it and the gradient arriving along the cell
-    path
-    into the step's gradients; the parameter gradients of all steps are added up.
+    path into the step's gradients; the parameter gradients of all steps are added up.
 
     dh : (N, T, H) upstream gradient on every hidden state h_1 .. h_T;
     cache : from ``lstm_forward_plain`` (the list of the T step caches);
@@ -90,21 +92,19 @@ def lstm_backward(dh, cache, dC_T=None):
     """Backward pass of ``lstm_forward``: the package's fast path.
 
     Computes what ``lstm_backward_plain`` computes (same upstream gradients, same
-    results),
-    with the arithmetic arranged for speed (notebooks/13_speed.ipynb derives each step).
+    results), with the arithmetic arranged for speed (notebooks/13_speed.ipynb derives
+    each step).
 
     dh : (N, T, H) upstream gradient on every hidden state h_1 .. h_T;
-    cache : from ``lstm_forward``; dC_T : (N, H) optional gradient on the final cell
-    state C_T (zeros when None).
+    cache : from ``lstm_forward``;
+    dC_T : (N, H) optional gradient on the final cell state C_T (zeros when None).
     Returns dx : (N, T, D), dh0 : (N, H), dC0 : (N, H), dWx : (D, 4H), dWh : (H, 4H),
-    db : (4H,), of x's dtype.
+    db : (4H,), new arrays of x's dtype.
 
     Implementation: the loop only computes, in place, the pre-activation gradient of
-    each
-    step, gate by gate in a (4, N, H) buffer, copies it into row t of the stacked dA
-    (T, N, 4H), and carries the gradients to the previous step; dx, [dWh; dWx] and db
-    are
-    then single matrix products over the stacked dA (T * N rows), after the loop.
+    each step, gate by gate in a (4, N, H) buffer, copies it into row t of the stacked
+    dA (T, N, 4H), and carries the gradients to the previous step; dx, [dWh; dWx] and db
+    are then single matrix products over the stacked dA (T * N rows), after the loop.
 
     Defined in: notebooks/11_lstm_backward.ipynb
     """

@@ -641,6 +641,9 @@ def test_step_functions_reject_bad_inputs():
         lstm_step_backward(np.zeros((2, 5)), np.zeros(5), cache)
     with pytest.raises(TypeError, match=r"dh_next must have dtype float64 .*; got float32"):
         lstm_step_backward(np.zeros((2, 5), np.float32), np.zeros((2, 5)), cache)
+    with pytest.raises(TypeError, match=r"cache must be the tuple of 10 arrays returned by "
+                                        r"lstm_step_forward; got list"):
+        lstm_step_backward(np.zeros((2, 5)), np.zeros((2, 5)), list(cache))
 
 
 def test_backward_rejects_bad_inputs():
