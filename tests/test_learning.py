@@ -416,3 +416,12 @@ def test_make_spirals_without_noise_lies_on_the_arms():
 def test_make_spirals_rejects_bad_input(args, kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         make_spirals(*args, **kwargs)
+
+
+def test_exercise_kink_grad_check_warns_next_to_relus_kink(capsys):
+    # the claim of the exercise on ReLU's kink: at z = 1e-7 with h = 1e-6 the quotient is 0.55, not 1
+    z = np.array([1e-7])
+    errors = grad_check(lambda: relu_forward(z)[0], {"z": z}, {"z": relu_backward(np.ones(1), z)},
+                        df=np.ones(1))
+    assert abs(numerical_gradient(lambda: relu_forward(z)[0], z, df=np.ones(1))[0] - 0.55) < 1e-9
+    assert abs(errors["z"] - 0.45 / 1.55) < 1e-9 and "WARNING" in capsys.readouterr().out
