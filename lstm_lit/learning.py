@@ -236,7 +236,13 @@ def affine_backward(dout, cache):
 
     Defined in: notebooks/02_learning.ipynb
     """
+    if not (isinstance(cache, tuple) and len(cache) == 2):
+        raise TypeError(f"cache must be the (x, W) pair that affine_forward returned; "
+                        f"got {type(cache).__name__}")
     x, W = cache
+    check_array(x, "cache x", (None, None), dims="(N, D)", finite=False)
+    check_array(W, "cache W", (x.shape[1], None), dims="(D, M)", dtype=x.dtype,
+                finite=False)
     check_array(dout, "dout", (x.shape[0], W.shape[1]), dims="(N, M)", dtype=x.dtype)
     return dout @ W.T, x.T @ dout, dout.sum(axis=0)
 
@@ -261,7 +267,7 @@ def sigmoid_backward(dout, cache):
 
     Defined in: notebooks/02_learning.ipynb
     """
-    s = cache
+    s = check_array(cache, "cache", finite=False)
     check_array(dout, "dout", s.shape, dtype=s.dtype)
     return dout * s * (1 - s)
 
@@ -286,7 +292,7 @@ def tanh_backward(dout, cache):
 
     Defined in: notebooks/02_learning.ipynb
     """
-    t = cache
+    t = check_array(cache, "cache", finite=False)
     check_array(dout, "dout", t.shape, dtype=t.dtype)
     return dout * (1 - t * t)
 
@@ -309,7 +315,7 @@ def relu_backward(dout, cache):
 
     Defined in: notebooks/02_learning.ipynb
     """
-    z = cache
+    z = check_array(cache, "cache", finite=False)
     check_array(dout, "dout", z.shape, dtype=z.dtype)
     return np.where(z > 0, dout, 0).astype(z.dtype, copy=False)
 

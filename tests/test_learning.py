@@ -425,3 +425,20 @@ def test_exercise_kink_grad_check_warns_next_to_relus_kink(capsys):
                         df=np.ones(1))
     assert abs(numerical_gradient(lambda: relu_forward(z)[0], z, df=np.ones(1))[0] - 0.55) < 1e-9
     assert abs(errors["z"] - 0.45 / 1.55) < 1e-9 and "WARNING" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cache, error, pattern", [
+    ([np.zeros((2, 3)), np.zeros((3, 4))], TypeError, r"cache must be the \(x, W\) pair that affine_forward returned; got list"),
+    ((np.zeros((2, 3)),), TypeError, r"cache must be the \(x, W\) pair .*got tuple"),
+    ((np.zeros((2, 3)), np.zeros((2, 4))), ValueError, r"cache W must have shape \(D, M\) = \(3, any\); got \(2, 4\)"),
+    (([[0.0] * 3] * 2, np.zeros((3, 4))), TypeError, r"cache x must be a numpy\.ndarray; got list"),
+])
+def test_affine_backward_rejects_a_cache_it_did_not_make(cache, error, pattern):
+    with pytest.raises(error, match=pattern):
+        affine_backward(np.zeros((2, 4)), cache)
+
+
+@pytest.mark.parametrize("backward", [sigmoid_backward, tanh_backward, relu_backward])
+def test_activation_backward_rejects_a_cache_that_is_not_an_array(backward):
+    with pytest.raises(TypeError, match=r"cache must be a numpy\.ndarray; got list"):
+        backward(np.zeros(2), [0.5, 0.5])
