@@ -24,15 +24,15 @@ def init_lstm(D, H, rng, *, forget_bias=1.0, input_bias=0.0, dtype=np.float64):
     """Random fused LSTM parameters.
 
     Every weight is drawn from the uniform distribution U(-1/sqrt(H), 1/sqrt(H)), the
-    scale PyTorch's nn.LSTM uses, so each pre-activation starts with a variance of about
-    (D + H) / (3 H). The biases are zero except two blocks:
+    scale PyTorch's nn.LSTM uses, so each pre-activation starts with a variance of
+    about (D + H) / (3 H). The biases are zero except two blocks:
     - the forget gate's, set to ``forget_bias`` (1 by default): the forget gate then
       starts near sigmoid(1) = 0.73, and the cell state is remembered over many steps
       from the first update (Jozefowicz et al., 2015);
     - the input gate's, set to ``input_bias`` (0 by default): a negative value starts
       the input gate nearly closed, as Hochreiter and Schmidhuber did.
-    See notebooks/10_lstm.ipynb (at initialisation) and notebooks/12_training.ipynb (in
-    training).
+    See notebooks/10_lstm.ipynb (at initialisation) and notebooks/12_training.ipynb
+    (in training).
 
     D : input size; H : hidden size; rng : np.random.Generator;
     forget_bias, input_bias : finite real numbers; dtype : np.float32 or np.float64.
@@ -123,8 +123,8 @@ def split_gates(params):
     """Fused parameters -> per-gate parameters acting on the concatenation [h_prev, x].
 
     params : {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}, gate blocks i, f, g, o.
-    Returns {"W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"}, every W_* of shape
-    (H, H + D) and every b_* of shape (H,). For each gate,
+    Returns {"W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o"}, every W_* of
+    shape (H, H + D) and every b_* of shape (H,). For each gate,
     W_* = concat([Wh_*.T, Wx_*.T], axis=1), where Wh_* and Wx_* are that gate's column
     blocks; the arrays are new copies.
 
@@ -219,9 +219,9 @@ def lstm_forward_plain(x, h0, C0, Wx, Wh, b):
     x : (N, T, D) inputs; h0, C0 : (N, H) initial hidden and cell states;
     Wx : (D, 4H), Wh : (H, 4H), b : (4H,), gate blocks i, f, g, o, all of x's dtype.
     Returns h : (N, T, H), every hidden state h_1 .. h_T, and C_T : (N, H), the final
-    cell state (both new arrays), and the cache for ``lstm_backward_plain``: the list of
-    the T step caches of ``lstm_step_forward``. The step caches refer to x, h0, C0, Wx
-    and Wh: change none of them in place before the backward pass. ``lstm_forward``
+    cell state (both new arrays), and the cache for ``lstm_backward_plain``: the list
+    of the T step caches of ``lstm_step_forward``. The step caches refer to x, h0, C0,
+    Wx and Wh: change none of them in place before the backward pass. ``lstm_forward``
     computes the same, faster.
 
     Defined in: notebooks/10_lstm.ipynb
@@ -241,8 +241,9 @@ def lstm_forward_plain(x, h0, C0, Wx, Wh, b):
 def lstm_forward(x, h0, C0, Wx, Wh, b):
     """LSTM forward pass over a whole sequence batch: the package's fast path.
 
-    Computes what ``lstm_forward_plain`` computes (same arguments, same h and C_T), with
-    the arithmetic arranged for speed (notebooks/13_speed.ipynb derives each step).
+    Computes what ``lstm_forward_plain`` computes (same arguments, same h and C_T),
+    with the arithmetic arranged for speed (notebooks/13_speed.ipynb derives each
+    step).
 
     x : (N, T, D) inputs; h0, C0 : (N, H) initial hidden and cell states;
     Wx : (D, 4H), Wh : (H, 4H), b : (4H,), gate blocks i, f, g, o, all of x's dtype.
@@ -251,12 +252,13 @@ def lstm_forward(x, h0, C0, Wx, Wh, b):
     ``lstm_backward``.
 
     Implementation: the input projection of all T steps is one matrix product, written
-    gate-major, (4, T, N, H), so each step's gate is one contiguous block, and so is its
-    recurrent product; h_{t-1} and x_t are stored side by side, in the book's order
-    [h_{t-1}, x_t], in one (T + 1, N, H + D) buffer, so the backward pass gets both
-    weight gradients from one product; the sigmoid is computed as
+    gate-major, (4, T, N, H), so each step's gate is one contiguous block, and so is
+    its recurrent product; h_{t-1} and x_t are stored side by side, in the book's
+    order [h_{t-1}, x_t], in one (T + 1, N, H + D) buffer, so the backward pass gets
+    both weight gradients from one product; the sigmoid is computed as
     0.5 * tanh(0.5 z) + 0.5, with the factor 0.5 folded into copies of the weights (an
-    exact scaling by a power of two), so one tanh call activates all four gates at once.
+    exact scaling by a power of two), so one tanh call activates all four gates at
+    once.
 
     Defined in: notebooks/10_lstm.ipynb
     """
@@ -268,7 +270,7 @@ def lstm_forward(x, h0, C0, Wx, Wh, b):
     Wx_s = (Wx.reshape(D, 4, H) * s[:, None]).transpose(1, 0, 2)  # (4, D, H), per gate
     Wh_s = np.ascontiguousarray((Wh.reshape(H, 4, H) * s[:, None]).transpose(1, 0, 2))
     b_s = b.reshape(4, 1, H) * s[:, None, None]
-    s_k, shift_k = s.reshape(4, 1, 1), (1 - s).reshape(4, 1, 1)     # s * tanh + (1 - s)
+    s_k, shift_k = s.reshape(4, 1, 1), (1 - s).reshape(4, 1, 1)   # s * tanh + (1 - s)
 
     # HX[t] = [h_{t-1}, x_t], time-major
     HX = np.empty((T + 1, N, H + D), dtype=x.dtype)
@@ -311,9 +313,9 @@ def to_torch(params):
 
     params : {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)}.
     Returns {"weight_ih_l0": (4H, D), "weight_hh_l0": (4H, H), "bias_ih_l0": (4H,),
-    "bias_hh_l0": (4H,)} as NumPy arrays (new copies, same dtype). PyTorch uses the same
-    gate order i, f, g, o; its weights are the transposes of ours, and it adds two
-    biases: we put b in bias_ih and zeros in bias_hh. Load them with
+    "bias_hh_l0": (4H,)} as NumPy arrays (new copies, same dtype). PyTorch uses the
+    same gate order i, f, g, o; its weights are the transposes of ours, and it adds
+    two biases: we put b in bias_ih and zeros in bias_hh. Load them with
     ``lstm.load_state_dict({k: torch.from_numpy(v) for k, v in out.items()})``.
 
     Defined in: notebooks/10_lstm.ipynb
@@ -325,7 +327,7 @@ def to_torch(params):
 
 
 def _as_numpy(v):
-    """A torch tensor or array-like -> a NumPy array (copy), without importing torch."""
+    """A torch tensor or array-like -> a NumPy array (copy), not importing torch."""
     if hasattr(v, "detach"):
         v = v.detach().cpu().numpy()
     return np.array(v)
@@ -338,8 +340,8 @@ def from_torch(state):
     state : mapping with "weight_ih_l0" (4H, D), "weight_hh_l0" (4H, H) and optionally
     "bias_ih_l0", "bias_hh_l0" (4H,) (nn.LSTMCell: the same names without "_l0");
     values are torch tensors or arrays.
-    Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)} with b = bias_ih + bias_hh (zeros
-    when the module has no bias).
+    Returns {"Wx": (D, 4H), "Wh": (H, 4H), "b": (4H,)} with b = bias_ih + bias_hh
+    (zeros when the module has no bias).
 
     Defined in: notebooks/10_lstm.ipynb
     """

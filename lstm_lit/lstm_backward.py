@@ -49,9 +49,10 @@ def lstm_step_backward(dh_next, dC_next, cache):
 def lstm_backward_plain(dh, cache, dC_T=None):
     """Backward pass of ``lstm_forward_plain``: backpropagation through time, by steps.
 
-    For t = T, ..., 1: the gradient on h_t is the loss's, dh[:, t], plus what step t + 1
-    sent back; ``lstm_step_backward`` turns it and the gradient arriving along the cell
-    path into the step's gradients; the parameter gradients of all steps are added up.
+    For t = T, ..., 1: the gradient on h_t is the loss's, dh[:, t], plus what step t +
+    1 sent back; ``lstm_step_backward`` turns it and the gradient arriving along the
+    cell path into the step's gradients; the parameter gradients of all steps are
+    added up.
 
     dh : (N, T, H) upstream gradient on every hidden state h_1 .. h_T;
     cache : from ``lstm_forward_plain`` (the list of the T step caches);
@@ -82,9 +83,9 @@ def lstm_backward_plain(dh, cache, dC_T=None):
         dx_t, dh_prev, dC_prev, dWx_t, dWh_t, db_t = lstm_step_backward(dh_t, dC_prev,
                                                                         cache[t])
         dx[:, t] = dx_t
-        dWx += dWx_t                                               # the same parameters
-        dWh += dWh_t                                               # at every step: the
-        db += db_t                                                 # gradients add up
+        dWx += dWx_t                                        # the same parameters
+        dWh += dWh_t                                        # at every step: the
+        db += db_t                                          # gradients add up
     return dx, dh_prev, dC_prev, dWx, dWh, db
 
 # %% ../notebooks/11_lstm_backward.ipynb #3494c61a
@@ -103,8 +104,9 @@ def lstm_backward(dh, cache, dC_T=None):
 
     Implementation: the loop only computes, in place, the pre-activation gradient of
     each step, gate by gate in a (4, N, H) buffer, copies it into row t of the stacked
-    dA (T, N, 4H), and carries the gradients to the previous step; dx, [dWh; dWx] and db
-    are then single matrix products over the stacked dA (T * N rows), after the loop.
+    dA (T, N, 4H), and carries the gradients to the previous step; dx, [dWh; dWx] and
+    db are then single matrix products over the stacked dA (T * N rows), after the
+    loop.
 
     Defined in: notebooks/11_lstm_backward.ipynb
     """
@@ -123,7 +125,7 @@ def lstm_backward(dh, cache, dC_T=None):
         dC = check_array(dC_T, "dC_T", (N, H), dims="(N, H)", dtype=dtype).copy()
     dhs = np.ascontiguousarray(dh.transpose(1, 0, 2))   # (T, N, H), time-major
     Wh_T = np.ascontiguousarray(Wh.T)                   # (4H, H)
-    dC_dh = G[3] * (1 - tanh_C * tanh_C)                # o * (1 - tanh(C)^2), all steps
+    dC_dh = G[3] * (1 - tanh_C * tanh_C)              # o * (1 - tanh(C)^2), all steps
     dA = np.empty((T, N, 4 * H), dtype=dtype)  # stacked da_t, blocks i, f, g, o
     da = np.empty((4, N, H), dtype=dtype)               # this step's, gate by gate
     da_i, da_f, da_g, da_o = da
@@ -150,7 +152,7 @@ def lstm_backward(dh, cache, dC_T=None):
         dA[t].reshape(N, 4, H)[...] = da.transpose(1, 0, 2)   # into row layout (N, 4H)
         np.matmul(dA[t], Wh_T, out=dh_next)             # dh_{t-1} = da_t @ Wh.T
 
-    dA2 = dA.reshape(T * N, 4 * H)                      # rows (t, n), blocks i, f, g, o
+    dA2 = dA.reshape(T * N, 4 * H)                    # rows (t, n), blocks i, f, g, o
     dx = np.ascontiguousarray((dA2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2))
     # [dWh; dWx] = [H_prev, X].T @ dA in one product: HX[t] holds [h_{t-1}, x_t]
     dW = HX[:T].reshape(T * N, H + D).T @ dA2
