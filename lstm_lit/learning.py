@@ -180,11 +180,13 @@ def rel_error(a, b):
 def grad_check(f, inputs, analytic, df=None, h=1e-6, tol=1e-7, verbose=True):
     """Compare analytic gradients with centred finite differences, input by input.
 
-    f : callable with no argument returning the output (reads the arrays in ``inputs``).
+    f : callable with no argument returning the output (reads the arrays in
+        ``inputs``).
     inputs : non-empty dict name -> float64 array that f reads.
-    analytic : dict name -> the analytic gradient of that input (same keys, same shapes,
-        float32 or float64, finite). df : upstream gradient, of f's output shape (when f
-        returns an array). h : finite-difference step; tol : the bar, a number > 0.
+    analytic : dict name -> the analytic gradient of that input (same keys, same
+        shapes, float32 or float64, finite). df : upstream gradient, of f's output
+        shape (when f returns an array).
+    h : finite-difference step; tol : the bar, a number > 0.
     Prints one line per input when verbose: ``relative error < tol  OK`` (the bound it
     meets, not the round-off digits, which differ from one CPU's BLAS kernels to
     another's), or the error itself and WARNING when it is not below tol.
@@ -229,8 +231,8 @@ def grad_check(f, inputs, analytic, df=None, h=1e-6, tol=1e-7, verbose=True):
 def affine_backward(dout, cache):
     """Backward pass of ``affine_forward`` (out = x @ W + b).
 
-    dout : (N, M) upstream gradient dL/dout, dtype of x; cache : (x, W) from the forward
-    pass, x : (N, D), W : (D, M).
+    dout : (N, M) upstream gradient dL/dout, dtype of x; cache : (x, W) from the
+    forward pass, x : (N, D), W : (D, M).
     Returns dx : (N, D) = dout @ W.T, dW : (D, M) = x.T @ dout,
     db : (M,) = dout summed over N.
 
@@ -345,8 +347,9 @@ def _check_grads(params, grads):
 class SGD:
     """Stochastic gradient descent with momentum: v = mu * v - lr * g; p += v.
 
-    params : dict name -> float array (any shapes), updated in place by ``step(grads)``,
-    where grads is a dict with the same keys, each of its parameter's shape and dtype.
+    params : dict name -> float array (any shapes), updated in place by
+    ``step(grads)``, where grads is a dict with the same keys, each of its parameter's
+    shape and dtype.
     lr : finite number > 0; momentum : number in [0, 1).
 
     Defined in: notebooks/02_learning.ipynb
@@ -371,8 +374,9 @@ class SGD:
 class Adam:
     """Adam (Kingma and Ba, 2015) with bias correction.
 
-    params : dict name -> float array (any shapes), updated in place by ``step(grads)``,
-    where grads is a dict with the same keys, each of its parameter's shape and dtype.
+    params : dict name -> float array (any shapes), updated in place by
+    ``step(grads)``, where grads is a dict with the same keys, each of its parameter's
+    shape and dtype.
     lr, eps : finite numbers > 0; beta1, beta2 : numbers in [0, 1).
     The moment estimates m, v have each parameter's shape and dtype.
 

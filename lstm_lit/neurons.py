@@ -52,8 +52,8 @@ def check_array(x, name, shape=None, *, dims=None, dtype=None, finite=True):
     if x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64; got {x.dtype}")
     if dtype is not None and x.dtype != np.dtype(dtype):
-        raise TypeError(f"{name} must have dtype {np.dtype(dtype)} (to match the other "
-                        f"arguments); got {x.dtype}")
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)} (to match the "
+                        f"other arguments); got {x.dtype}")
     if shape is not None:
         shape = tuple(shape)
         sizes = ["any" if s is None else str(s) for s in shape]
@@ -199,8 +199,8 @@ def use_book_style():
 def affine_forward(x, W, b):
     """Fully connected layer out = x @ W + b.
 
-    x : (N, D) inputs with D >= 1; W : (D, M) weights; b : (M,) biases, all of one float
-    dtype.
+    x : (N, D) inputs with D >= 1; W : (D, M) weights; b : (M,) biases, all of one
+    float dtype.
     Returns out : (N, M) and cache = (x, W) for the backward pass.
 
     Defined in: notebooks/01_neurons.ipynb
