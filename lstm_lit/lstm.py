@@ -96,8 +96,7 @@ def _check_lstm_inputs(x, h, C, Wx, Wh, b, x_dims, h_name, C_name):
     check_array(x, "x", (None,) * len(x_dims), dims=dims)
     N, D = x.shape[0], x.shape[-1]
     if D < 1:
-        raise ValueError(f"x must have shape {dims} with D >= 1 (at least one input "
-                         f"feature); got {x.shape}")
+        raise ValueError(f"x must have shape {dims} with D >= 1; got {x.shape}")
     check_array(Wh, "Wh", (None, None), dims="(H, 4H)", dtype=x.dtype)
     H = _hidden_size(Wh)
     check_array(Wx, "Wx", (D, 4 * H), dims="(D, 4H)", dtype=x.dtype)
