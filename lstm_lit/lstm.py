@@ -160,6 +160,8 @@ def fuse_gates(gates):
                          f"missing {missing}")
     b_f = check_array(gates["b_f"], "b_f", (None,), dims="(H,)")
     H, dtype = b_f.shape[0], b_f.dtype
+    if H < 1:
+        raise ValueError(f"b_f must have shape (H,) with H >= 1; got {b_f.shape}")
     W_f = check_array(gates["W_f"], "W_f", (H, None), dims="(H, H + D)", dtype=dtype)
     D = W_f.shape[1] - H
     if D < 1:
@@ -369,6 +371,9 @@ def from_torch(state):
     H = W_hh.shape[1]
     check_array(W_hh, "weight_hh" + suffix, (4 * H, H), dims="(4H, H)")
     check_array(W_ih, "weight_ih" + suffix, (4 * H, None), dims="(4H, D)")
+    if H < 1 or W_ih.shape[1] < 1:
+        raise ValueError(f"weight_ih{suffix} (4H, D) and weight_hh{suffix} (4H, H) "
+                         f"need H >= 1 and D >= 1; got {W_ih.shape} and {W_hh.shape}")
     b = np.zeros(4 * H, dtype=W_ih.dtype)
     for k in ("bias_ih", "bias_hh"):
         if k in arrays:

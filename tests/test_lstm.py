@@ -603,6 +603,12 @@ def test_forward_rejects_empty_input_or_hidden_size(forward):
         split_gates({"Wx": np.zeros((0, 20)), "Wh": np.zeros((5, 20)), "b": np.zeros(20)})
     with pytest.raises(ValueError, match=r"Wh must have shape \(H, 4H\) with H >= 1"):
         to_torch({"Wx": np.zeros((3, 0)), "Wh": np.zeros((0, 0)), "b": np.zeros(0)})
+    with pytest.raises(ValueError, match=r"b_f must have shape \(H,\) with H >= 1; got \(0,\)"):
+        fuse_gates({f"{p}_{g}": np.zeros((0, 3) if p == "W" else 0)
+                    for g in ("f", "i", "C", "o") for p in ("W", "b")})
+    for W_ih, W_hh in ((np.zeros((20, 0)), np.zeros((20, 5))), (np.zeros((0, 3)), np.zeros((0, 0)))):
+        with pytest.raises(ValueError, match=r"need H >= 1 and D >= 1"):
+            from_torch({"weight_ih": W_ih, "weight_hh": W_hh})
 
 
 @pytest.mark.parametrize("forward", [lstm_forward, lstm_forward_plain])
