@@ -234,7 +234,7 @@ def test_failed_save_leaves_previous_file_intact(tmp_path, monkeypatch, where):
 
     def boom(*args, **kwargs):
         raise OSError("disk full (simulated)")
-    target = {"savez": (training.np, "savez"), "fsync": (training.os, "fsync"),
+    target = {"savez": (training, "_write_npz"), "fsync": (training.os, "fsync"),
               "replace": (training.os, "replace")}[where]
     monkeypatch.setattr(*target, boom)
     with pytest.raises(OSError, match="simulated"):
@@ -339,3 +339,148 @@ def test_expected_shapes_dtype_keys_and_metadata(tmp_path):
         load_checkpoint(path, expected_metadata={"T": 100})
     loaded, meta = load_checkpoint(path, expected=params, expected_metadata={"H": 5})
     assert meta["kind"] == "regression"
+
+
+# ---------------------------------------------------------------- edge cases (issue 10)
+
+@pytest.mark.parametrize("cls", [LSTMModel, RNNModel])
+def test_gradient_overflow_in_backward_is_divergence_with_step(cls, capsys):
+    # Finite but huge parameters: the loss (1e36) is finite in float32, the gradient
+    # dL/dh_T = dout @ W_y.T (about 5e38) is not.
+    model = cls(1, 4, 1, np.random.default_rng(0), dtype=np.float32)
+    for p in model.params.values():
+        p[...] = 0
+    model.params["W_y"][...] = 1e21
+    model.params["b_y"][...] = 1e18
+    batch = lambda s: (np.zeros((4, 3, 1), np.float32), np.zeros((4, 1), np.float32))
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 1/5: the gradient dh at "
+                                               r"the last step has 16 non-finite"):
+        train(model, batch, 5, log_every=0)
+
+
+@pytest.mark.parametrize("cls", [LSTMModel, RNNModel])
+def test_overflow_deep_in_the_backward_pass_is_divergence(cls, capsys):
+    model = cls(1, 4, 1, np.random.default_rng(1), dtype=np.float32)
+    model.params["Wh"][...] = 1e19
+    model.params["W_y"][...] = 1e19
+    rng = np.random.default_rng(2)
+    batch = lambda s: (rng.normal(size=(4, 30, 1)).astype(np.float32),
+                       np.zeros((4, 1), np.float32))
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 1/5"):
+        train(model, batch, 5, log_every=0)
+
+
+def test_empty_batches_and_sequences_are_clear_errors(capsys):
+    h = np.zeros((0, 5, 3))
+    W_y, b_y = np.zeros((3, 2)), np.zeros(2)
+    for kind, y in (("regression", np.zeros((0, 2))), ("classification", np.zeros(0, int))):
+        with pytest.raises(ValueError, match=r"at least one sequence .* got shape \(0, 5, 3\)"):
+            last_step_loss(h, W_y, b_y, y, kind)
+    with pytest.raises(ValueError, match=r"at least one step \(T >= 1\); got shape \(2, 0, 3\)"):
+        last_step_loss(np.zeros((2, 0, 3)), W_y, b_y, np.zeros((2, 2)), "regression")
+    for kind, O, y in (("regression", 1, np.zeros((0, 1))),
+                       ("classification", 3, np.zeros(0, int))):
+        model = LSTMModel(2, 4, O, np.random.default_rng(0), kind=kind)
+        with pytest.raises(ValueError, match=r"get_batch\(1\) returned an empty batch"):
+            train(model, lambda s: (np.zeros((0, 5, 2)), y), 3, log_every=0)
+
+
+def test_log_every_and_monitor_results_are_checked(capsys):
+    model = LSTMModel(1, 3, 1, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    batch = lambda s: (rng.normal(size=(2, 3, 1)), rng.normal(size=(2, 1)))
+    for bad in (-1, 1.5, True, "10"):
+        with pytest.raises(ValueError, match="log_every must be an int >= 0"):
+            train(model, batch, 5, log_every=bad)
+    with pytest.raises(ValueError, match=r"stop_at names 'score', but the monitor returned "
+                                         r"only \['loss'\]"):
+        train(model, batch, 4, log_every=2, monitor=lambda m: {"loss": 1.0},
+              stop_at=("score", 0.5))
+    with pytest.raises(TypeError, match="monitor must return a dict"):
+        train(model, batch, 4, log_every=2, monitor=lambda m: 0.5)
+    with pytest.raises(ValueError, match=r"stop_at must be a tuple \(name, threshold\)"):
+        train(model, batch, 4, monitor=lambda m: {"s": 1.0}, stop_at="s")
+
+
+def test_checkpoint_names_that_are_savez_keywords(tmp_path):
+    params = {"file": np.arange(3.0), "allow_pickle": np.ones((2, 2)), "args": np.zeros(1),
+              "Wx": np.full(2, 0.5)}
+    path = save_checkpoint(tmp_path / "k.npz", params, {"note": "keyword names"})
+    loaded, meta = load_checkpoint(path, expected=params)
+    assert set(loaded) == set(params)
+    for k in params:
+        assert loaded[k].tobytes() == params[k].tobytes() and loaded[k].dtype == params[k].dtype
+
+
+def _with_header(path, header):
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["__checkpoint__"] = np.array(json.dumps(header))
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"params": None}, r"malformed header: 'params' must be a dict"),
+    ({"params": ["Wx"]}, r"malformed header: 'params' must be a dict"),
+    ({"params": {"Wx": [3, 20]}}, r"malformed header: the entry of parameter 'Wx'"),
+    ({"params": {"Wx": {"shape": "3x20", "dtype": "float64"}}}, r"the entry of parameter 'Wx'"),
+    ({"params": {"Wx": {"shape": [3, 20]}}}, r"the entry of parameter 'Wx'"),
+    ({"metadata": [1, 2]}, r"malformed header: 'metadata' must be a dict"),
+    ({"format": None}, r"not an lstm-lit-checkpoint file"),
+])
+def test_malformed_header_is_a_value_error(tmp_path, change, message):
+    params = {"Wx": np.zeros((3, 20))}
+    path = save_checkpoint(tmp_path / "m.npz", params, {"H": 5})
+    header = {"format": "lstm-lit-checkpoint", "version": 1, "metadata": {"H": 5},
+              "params": {"Wx": {"shape": [3, 20], "dtype": "float64"}}}
+    _with_header(path, {**header, **change})
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(path)
+    _with_header(path, ["not", "a", "dict"])
+    with pytest.raises(ValueError, match="not an lstm-lit-checkpoint file"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoint_file_mode_follows_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = save_checkpoint(tmp_path / "m.npz", _params(), {})
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask == plain.stat().st_mode & 0o777
+
+
+def test_hard_kill_leaves_the_old_file_and_a_named_temporary_file(tmp_path):
+    import subprocess
+    import sys
+    path = save_checkpoint(tmp_path / "m.npz", _params(seed=1), {"step": 1})
+    before = path.read_bytes()
+    script = ("import os, numpy as np\n"
+              "from lstm_lit import training\n"
+              "training.os.fsync = lambda fd: os.kill(os.getpid(), 9)\n"   # SIGKILL mid-save
+              f"training.save_checkpoint({str(path)!r}, {{'Wx': np.ones(3)}}, {{'step': 2}})\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert result.returncode == -9
+    assert path.read_bytes() == before
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "m.npz")
+    assert len(left) == 1 and left[0].startswith(".m.npz.") and left[0].endswith(
+        training.TEMP_SUFFIX)
+    assert load_checkpoint(path)[1] == {"step": 1}
+
+
+def test_tuple_metadata_matches_expected_metadata(tmp_path):
+    meta = {"lengths": (20, 50, 100), "shape": (2, 3), "nested": {"pair": (1, 2)}}
+    path = save_checkpoint(tmp_path / "m.npz", _params(), meta)
+    _, loaded = load_checkpoint(path, expected_metadata=meta)
+    assert loaded["lengths"] == [20, 50, 100]            # JSON has no tuples (documented)
+    with pytest.raises(ValueError, match=r"metadata 'shape' is \[2, 3\]; expected \(3, 2\)"):
+        load_checkpoint(path, expected_metadata={"shape": (3, 2)})
+
+
+def test_metadata_must_be_a_dict(tmp_path):
+    with pytest.raises(TypeError, match="metadata must be a dict"):
+        save_checkpoint(tmp_path / "m.npz", _params(), [("step", 1)])
+    assert list(tmp_path.iterdir()) == []
