@@ -167,7 +167,8 @@ def environment():
         changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit",
                                   "experiments/training_runs.py"], cwd=ROOT,
                                  capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed if line.strip())
+        changed = sorted(line[3:] for line in changed
+                         if line.strip() and not line.endswith("_modidx.py"))
     except (OSError, subprocess.CalledProcessError):
         commit, changed = None, None
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
