@@ -200,26 +200,6 @@ def test_step_backward_gradient_check():
     assert max(errs.values()) < 1e-7, errs
 
 
-@pytest.mark.parametrize("with_dC_T", [True, False])
-def test_sequence_backward_gradient_check(with_dC_T):
-    rng = np.random.default_rng(2)
-    N, T, D, H = 2, 5, 3, 4
-    p, x, h0, C0, dh, dC_T = random_case(rng, N, T, D, H)
-    if not with_dC_T:
-        dC_T = np.zeros_like(dC_T)
-    Wx, Wh, b = p["Wx"], p["Wh"], p["b"]
-    _, _, cache = lstm_forward(x, h0, C0, Wx, Wh, b)
-    dx, dh0, dC0, dWx, dWh, db = lstm_backward(dh, cache, dC_T if with_dC_T else None)
-
-    def loss():
-        h, C_T, _ = lstm_forward(x, h0, C0, Wx, Wh, b)
-        return np.sum(h * dh) + np.sum(C_T * dC_T)
-
-    errs = grad_check(loss, {"x": x, "h0": h0, "C0": C0, "Wx": Wx, "Wh": Wh, "b": b},
-                      {"x": dx, "h0": dh0, "C0": dC0, "Wx": dWx, "Wh": dWh, "b": db}, verbose=False)
-    assert max(errs.values()) < 1e-7, errs
-
-
 def test_fast_path_equals_step_loop_and_leaves_cache_intact():
     rng = np.random.default_rng(3)
     p, x, h0, C0, dh, dC_T = random_case(rng, 4, 9, 3, 6)
@@ -262,18 +242,20 @@ def test_fast_pair_equals_plain_pair_on_random_shapes(seed, dtype, h_tol, g_tol)
             assert rel_error(g_f, g) < g_tol, (name, rel_error(g_f, g))
 
 
+@pytest.mark.parametrize("pair", ["fast", "plain"])
 @pytest.mark.parametrize("with_dC_T", [True, False])
-def test_plain_sequence_backward_gradient_check(with_dC_T):
-    rng = np.random.default_rng(21)
-    N, T, D, H = 3, 4, 2, 3
+def test_sequence_backward_gradient_check(with_dC_T, pair):
+    forward, backward = PAIRS[pair]
+    rng = np.random.default_rng(2 if pair == "fast" else 21)
+    N, T, D, H = (2, 5, 3, 4) if pair == "fast" else (3, 4, 2, 3)
     p, x, h0, C0, dh, dC_T = random_case(rng, N, T, D, H)
     if not with_dC_T:
         dC_T = np.zeros_like(dC_T)
-    _, _, cache = lstm_forward_plain(x, h0, C0, **p)
-    dx, dh0, dC0, dWx, dWh, db = lstm_backward_plain(dh, cache, dC_T if with_dC_T else None)
+    _, _, cache = forward(x, h0, C0, **p)
+    dx, dh0, dC0, dWx, dWh, db = backward(dh, cache, dC_T if with_dC_T else None)
 
     def loss():
-        h, C_T, _ = lstm_forward_plain(x, h0, C0, **p)
+        h, C_T, _ = forward(x, h0, C0, **p)
         return np.sum(h * dh) + np.sum(C_T * dC_T)
 
     errs = grad_check(loss, {"x": x, "h0": h0, "C0": C0, **p},
