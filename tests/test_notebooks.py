@@ -168,12 +168,29 @@ def test_no_test_directive_is_shown_to_readers(path):
     assert not shown, "use the cell tag instead:\n" + "\n".join(shown)
 
 
+def _fenced_code(markdown: str) -> list[str]:
+    """The lines of the fenced code blocks (```) in a markdown text, e.g. code in a solution."""
+    lines, inside = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            inside = not inside
+        elif inside:
+            lines.append(line)
+    return lines
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_code_lines_fit_the_rendered_column(path):
-    long = [f"{path.name} cell {i} line {n + 1}: {len(line)} characters"
-            for i, c in _code_cells(path) if "remove-input" not in c.metadata.get("tags", [])
-            for n, line in enumerate(c.source.splitlines()) if len(line) > CODE_WIDTH]
+    shown = [(i, c.source.splitlines()) for i, c in _code_cells(path)
+             if "remove-input" not in c.metadata.get("tags", [])]
+    shown += [(i, _fenced_code(c.source)) for i, c in _markdown_cells(path)]
+    long = [f"{path.name} cell {i}: {len(line)} characters: {line[:50]}..."
+            for i, lines in shown for line in lines if len(line) > CODE_WIDTH]
     assert not long, f"code lines over {CODE_WIDTH} characters scroll sideways:\n" + "\n".join(long)
+
+
+def test_fenced_code_is_found_in_markdown():
+    assert _fenced_code("text\n```python\nx = 1\n```\nmore\n") == ["x = 1"]
 
 
 def _typed_numbers(text: str) -> list[str]:
