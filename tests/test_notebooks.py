@@ -145,7 +145,7 @@ def test_figures_share_the_book_size():
 
 # --- What a reader sees of the source: no test directives, no sideways scrolling, no typed numbers ---
 
-CODE_WIDTH = 88  # characters of a code line that the rendered column shows without scrolling
+CODE_WIDTH = 88  # characters of a code line that the rendered column shows without scrolling (book CSS)
 TEST_DIRECTIVE = re.compile(r"^\s*#\s*(NBVAL_|PYTEST_VALIDATE_)", re.M)
 # "chapter 6", "Chapters 6 to 9", "exercise 3", "Figure 21", "Fig. 7", "equation (4)", "section 2":
 # numbers a reader would trust, which go stale when anything moves. Generated references say them instead.
@@ -187,6 +187,19 @@ def test_code_lines_fit_the_rendered_column(path):
     long = [f"{path.name} cell {i}: {len(line)} characters: {line[:50]}..."
             for i, lines in shown for line in lines if len(line) > CODE_WIDTH]
     assert not long, f"code lines over {CODE_WIDTH} characters scroll sideways:\n" + "\n".join(long)
+
+
+OUTPUT_WIDTH = 90  # characters of a printed line that the rendered output box shows without scrolling
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_printed_lines_fit_the_rendered_column(path):
+    """A longer printed line hides its end behind a sideways scroll, often the number the prose quotes."""
+    long = [f"{path.name} cell {i}: {len(line)} characters: {line[:50]}..."
+            for i, c in _code_cells(path) if "remove-output" not in c.metadata.get("tags", [])
+            for out in c.get("outputs", []) if not any(m.startswith("image/") for m in out.get("data", {}))
+            for text in _texts(out) for line in text.splitlines() if len(line) > OUTPUT_WIDTH]
+    assert not long, f"printed lines over {OUTPUT_WIDTH} characters scroll sideways:\n" + "\n".join(long)
 
 
 def test_fenced_code_is_found_in_markdown():

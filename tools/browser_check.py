@@ -307,10 +307,10 @@ PAGE_PROBE = r"""
   out.download_ipynb = hrefs.filter(h => /\/_sources\/.*\.ipynb$/.test(h));
   out.binder = hrefs.filter(h => h.startsWith('https://mybinder.org/v2/gh/'));
   out.colab = hrefs.filter(h => h.startsWith('https://colab.research.google.com/github/'));
-  // Code a reader must scroll sideways to read (the longest line of each such input cell).
-  // Printed outputs are left out: a wide table may scroll.
-  out.code_scroll = [...content.querySelectorAll('.cell_input pre, .highlight pre')]
-      .filter(p => !p.closest('.cell_output') && p.scrollWidth > p.clientWidth + 1)
+  // Code or output a reader must scroll sideways to read (the longest line of each such block).
+  // Printed outputs too: the end of a long line is often the number the prose quotes.
+  out.code_scroll = [...content.querySelectorAll('.cell_input pre, .highlight pre, .cell_output pre')]
+      .filter(p => p.scrollWidth > p.clientWidth + 1)
       .map(p => { const lines = p.textContent.split('\n');
                   const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
                   return `${longest.length} characters, ${p.scrollWidth} px in ${p.clientWidth} px: `
@@ -442,7 +442,8 @@ def _check_page(browser: Chromium, base_url: str, html_dir: Path, page: str,
     report.problems += [f"image did not load (naturalWidth 0): {s}" for s in info["broken_images"]]
     report.problems += [f"image without alt text: {s}" for s in info["no_alt"]]
     report.problems += [f"notebook figure without a caption: {s}" for s in info["uncaptioned"]]
-    report.problems += [f"code scrolls sideways at {VIEWPORT_WIDTH} px: {t}" for t in info["code_scroll"]]
+    report.problems += [f"code or output scrolls sideways at {VIEWPORT_WIDTH} px: {t}"
+                        for t in info["code_scroll"]]
     if not (info["sidebar_visible"] and info["sidebar_links"] > 0):
         report.problems.append("no navigation sidebar")
     if _is_notebook_page(html_dir, page):
