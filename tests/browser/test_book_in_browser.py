@@ -168,6 +168,8 @@ raw TeX $$a^2 + b^2$$ that nobody typeset, and a figure that is not there:</p>
 <link rel="stylesheet" href="https://unreachable.invalid/style.css">
 <script>console.error("injected console error");</script>
 <script>throw new Error("injected uncaught exception");</script>
+<div class="cell_input docutils container"><div class="highlight-ipython3 notranslate">
+<div class="highlight"><pre>wide = "a code line far wider than the column: {wide}"</pre></div></div></div>
 </div>
 """
 
@@ -185,8 +187,9 @@ def test_the_checker_catches_a_broken_page(html_dir, chromium, tmp_path):
     original = (book / page).read_text(encoding="utf-8")
     favicon = os.path.relpath(book / "_static" / "favicon.svg", (book / page).parent)
     # Inside the page's MyST content, which MathJax leaves alone except for the `.math` elements.
+    fragment = BROKEN_FRAGMENT.replace("{favicon}", favicon).replace("{wide}", "x" * 120)
     broken = re.sub(r'(<section class="tex2jax_ignore mathjax_ignore"[^>]*>)',
-                    lambda m: m.group(1) + BROKEN_FRAGMENT.replace("{favicon}", favicon), original, count=1)
+                    lambda m: m.group(1) + fragment, original, count=1)
     assert broken != original, "the page has no MyST content section to break"
     broken_page = str(Path(page).parent / "zz_broken.html")
     (book / broken_page).write_text(broken, encoding="utf-8")
@@ -210,6 +213,7 @@ def test_the_checker_catches_a_broken_page(html_dir, chromium, tmp_path):
         "console error": r"console\.error: injected console error",
         "uncaught exception": r"uncaught JavaScript exception: .*injected uncaught exception",
         "request leaving the book": r"request leaves the book .*unreachable\.invalid",
+        "code scrolling sideways": r"code or output scrolls sideways .*far wider than the column",
     }
     missed = [name for name, pattern in expected.items() if not re.search(pattern, problems)]
     assert not missed, f"the checker missed {missed}; it reported:\n{problems}"
