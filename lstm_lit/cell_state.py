@@ -118,7 +118,8 @@ def draw_lstm_cell(ax=None, highlight=None):
     ax.text(xi - 0.12, 3.6, r"$i_t$", ha="right", va="center", **txt)
     ax.text(xg + 0.2, 3.3, r"$\tilde C_t$", ha="left", va="center", **txt)
     ax.text(8.0, yG + 0.12, r"$o_t$", ha="center", va="bottom", **txt)
-    ax.text(xh + 0.7, 4.2, r"$\tanh(C_t)$", ha="left", va="center", fontsize=10,
+    # left of the oval, above the output gate: clear of the grey border
+    ax.text(xh - 0.7, 4.2, r"$\tanh(C_t)$", ha="right", va="center", fontsize=10,
             zorder=7)
     ax.set_xlim(-0.4, 12.3)
     ax.set_ylim(-0.5, 6.6)
