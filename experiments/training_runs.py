@@ -9,10 +9,10 @@ np.random.default_rng with the seeds below. Float32 training amplifies last-bit 
 BLAS kernels (another CPU), so the exact step at which a run stops can differ on another machine; the
 chapter and tests/test_experiments.py re-run seed 0 live and check it against this file with margins.
 
-What it runs (about five minutes on one core):
+What it runs (a few minutes on one core; the results file records the time it took):
 - "adding":   the chapter's adding-problem recipe (T = 100, forget bias 5, input bias -3), seeds 0-4;
 - "biases":   the same recipe for forget bias in {1, 5} x input bias in {0, -3}, seeds 0-2;
-- "order":    the temporal-order recipe, learning rate 0.01 (seeds 0-4) and 0.005 (seeds 0-5);
+- "order":    the temporal-order recipe, learning rates 0.01 and 0.005, seeds 0-5 each;
 - "protocol": chapter 5's ADDING_PROTOCOL (T = 20, 50, 100, H = 16, batch 128, 600 Adam steps at
               lr 0.02, float64) for the vanilla RNN, the LSTM with the library's default biases
               (forget 1, input 0), and the LSTM with forget bias 5 and input bias -3.
