@@ -8,6 +8,7 @@ __all__ = ['GATE_ORDER', 'init_lstm', 'split_gates', 'fuse_gates', 'lstm_step_fo
 import numpy as np
 
 from .neurons import check_array, sigmoid, tanh
+from .output_gate import check_init_args
 
 # %% ../notebooks/10_lstm.ipynb #db6dc20d
 # gate blocks along the last axis of Wx, Wh and b (PyTorch's order)
@@ -41,20 +42,7 @@ def init_lstm(D, H, rng, *, forget_bias=1.0, input_bias=0.0, dtype=np.float64):
 
     Defined in: notebooks/10_lstm.ipynb
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("rng must be a numpy.random.Generator; "
-                        f"got {type(rng).__name__}")
-    for name, n in (("D", D), ("H", H)):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"{name} must be a positive integer; got {n!r}")
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-    for name, v in (("forget_bias", forget_bias), ("input_bias", input_bias)):
-        real = isinstance(v, (int, float, np.integer, np.floating))
-        if not real or isinstance(v, bool):
-            raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
-        if not np.isfinite(v):
-            raise ValueError(f"{name} must be finite; got {v!r}")
+    check_init_args(D, H, rng, dtype, forget_bias=forget_bias, input_bias=input_bias)
     k = 1.0 / np.sqrt(H)
     Wx = rng.uniform(-k, k, size=(D, 4 * H)).astype(dtype)
     Wh = rng.uniform(-k, k, size=(H, 4 * H)).astype(dtype)

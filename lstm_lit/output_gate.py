@@ -2,7 +2,7 @@
 
 # %% auto #0
 __all__ = ['GATE_KEYS', 'output_gate_forward', 'output_gate_backward', 'hidden_state_forward', 'hidden_state_backward',
-           'init_gates', 'lstm_step_per_gate']
+           'check_init_args', 'init_gates', 'lstm_step_per_gate']
 
 # %% ../notebooks/09_output_gate.ipynb #c005
 import numpy as np
@@ -76,6 +76,32 @@ def hidden_state_backward(dh, cache):
 GATE_KEYS = ("W_f", "b_f", "W_i", "b_i", "W_C", "b_C", "W_o", "b_o")
 
 
+def check_init_args(D, H, rng, dtype, **biases):
+    """Validate the arguments of an LSTM initialiser (init_gates here, init_lstm later).
+
+    D, H : positive integers; rng : np.random.Generator; dtype : float32 or float64;
+    biases : name -> initial bias value, each a finite real number (not a bool).
+    Raises TypeError (rng, dtype, a non-real bias) or ValueError (D or H not a positive
+    integer, a non-finite bias).
+
+    Defined in: notebooks/09_output_gate.ipynb
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    for name, n in (("D", D), ("H", H)):
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{name} must be a positive integer; got {n!r}")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
+    for name, v in biases.items():
+        real = isinstance(v, (int, float, np.integer, np.floating))
+        if not real or isinstance(v, bool):
+            raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite; got {v!r}")
+
+
 def init_gates(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
     """Per-gate LSTM parameters: a dict with the keys GATE_KEYS (W_f, ..., b_o).
 
@@ -89,20 +115,7 @@ def init_gates(D, H, rng, *, forget_bias=1.0, dtype=np.float64):
 
     Defined in: notebooks/09_output_gate.ipynb
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    for name, n in (("D", D), ("H", H)):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"{name} must be a positive integer; got {n!r}")
-    if np.dtype(dtype) not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
-    real = isinstance(forget_bias, (int, float, np.integer, np.floating))
-    if not real or isinstance(forget_bias, bool):
-        raise TypeError(
-            f"forget_bias must be a real number; got {type(forget_bias).__name__}")
-    if not np.isfinite(forget_bias):
-        raise ValueError(f"forget_bias must be finite; got {forget_bias!r}")
+    check_init_args(D, H, rng, dtype, forget_bias=forget_bias)
     D, H, k = int(D), int(H), 1.0 / np.sqrt(H)
     gates = {}
     for g in "fiCo":
