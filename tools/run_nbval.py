@@ -18,6 +18,7 @@ if any run fails; prints one summary line per run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -44,7 +45,6 @@ def _probe(env=None) -> dict:
             "print(json.dumps({'features': [k for k, v in f.items() if v], 'dispatch': list(d)}))\n")
     out = subprocess.run([PY, "-c", code], env={**os.environ, **(env or {}), "OPENBLAS_VERBOSE": "2"},
                          capture_output=True, text=True, check=True)
-    import json
     info = json.loads(out.stdout.strip().splitlines()[-1])
     core = [line.split(":", 1)[1].strip() for line in out.stderr.splitlines() if line.startswith("Core:")]
     info["core"] = core[0] if core else "unknown"
