@@ -13,6 +13,21 @@ Saved arrays (torch's own shapes for the parameters; h0, c0, h_n, c_n squeezed t
 x, h0, c0, weight_ih (4H, D), weight_hh (4H, H), bias_ih, bias_hh (4H,), R, S, U, output, h_n, c_n,
 grad_x, grad_h0, grad_c0, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh, module ("LSTM" or
 "LSTMCell") and torch_version.
+
+Stacked and bidirectional cases (chapters 19 and 20), ``nn.LSTM(num_layers=L, bidirectional=B,
+batch_first=True)``, in float64, seeded, with distinct non-zero bias_ih and bias_hh in every layer and
+direction, non-zero h0 and c0 for every layer and direction, dropout = 0, and the same loss,
+sum(output * R) + sum(h_n * S) + sum(c_n * U). Saved arrays, in torch's own shapes (K = L * (2 if B
+else 1) final states, ordered layer 0 forward, layer 0 reverse, layer 1 forward, ...):
+x (N, T, D), h0, c0, S, U, h_n, c_n (K, N, H), R and output (N, T, H or 2H), every parameter under
+its state-dict name (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, and *_reverse), the
+gradient of each as grad_<name>, grad_x, grad_h0, grad_c0, module ("LSTM"), num_layers,
+bidirectional and torch_version.
+
+Usage with names writes only those cases (e.g. ``tools/make_torch_fixtures.py lstm_l2 lstm_bi``). Re-running
+a case reproduces its inputs and parameters bit for bit, but its outputs and gradients only to round-off
+(about 1e-16: they depend on the CPU's kernels), and the .npz records the time it was written: write only
+the cases you add.
 """
 from pathlib import Path
 
@@ -27,6 +42,14 @@ CASES = [
     ("lstm_b", "LSTM", 3, 5, 3, 3, 1),
     ("lstm_c", "LSTM", 4, 7, 1, 2, 2),
     ("cell_a", "LSTMCell", 3, 1, 5, 4, 3),
+]
+
+# (name, N, T, D, H, num_layers, bidirectional, seed) for nn.LSTM stacks
+STACKED_CASES = [
+    ("lstm_l2", 3, 4, 3, 5, 2, False, 4),
+    ("lstm_l3", 2, 5, 4, 3, 3, False, 5),
+    ("lstm_bi", 3, 4, 2, 3, 1, True, 6),
+    ("lstm_bi_l2", 2, 5, 3, 4, 2, True, 7),
 ]
 
 
@@ -74,15 +97,68 @@ def make_case(module, N, T, D, H, seed):
     return arrays
 
 
-def main():
+def make_stacked_case(N, T, D, H, num_layers, bidirectional, seed):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    net = torch.nn.LSTM(D, H, num_layers=num_layers, bidirectional=bidirectional,
+                        batch_first=True, dropout=0.0).double()
+    names = [k for k, _ in net.named_parameters()]
+    with torch.no_grad():  # distinct, clearly non-zero biases in every layer and direction
+        for k in names:
+            if k.startswith("bias"):
+                getattr(net, k).copy_(randn(4 * H))
+    K = num_layers * (2 if bidirectional else 1)
+    x, h0, c0 = randn(N, T, D), randn(K, N, H), randn(K, N, H)
+    for t in (x, h0, c0):
+        t.requires_grad_(True)
+    R = randn(N, T, (2 if bidirectional else 1) * H)
+    S, U = randn(K, N, H), randn(K, N, H)
+    output, (h_n, c_n) = net(x, (h0, c0))
+    loss = (output * R).sum() + (h_n * S).sum() + (c_n * U).sum()
+    loss.backward()
+    out = dict(x=x, h0=h0, c0=c0, R=R, S=S, U=U, output=output, h_n=h_n, c_n=c_n,
+               grad_x=x.grad, grad_h0=h0.grad, grad_c0=c0.grad)
+    for k in names:
+        p = getattr(net, k)
+        out[k], out["grad_" + k] = p, p.grad
+    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
+    arrays["module"] = np.array("LSTM")
+    arrays["num_layers"] = np.array(num_layers)
+    arrays["bidirectional"] = np.array(bidirectional)
+    arrays["torch_version"] = np.array(torch.__version__)
+    return arrays
+
+
+def main(only=()):
     OUT.mkdir(parents=True, exist_ok=True)
+    known = [c[0] for c in CASES] + [c[0] for c in STACKED_CASES]
+    unknown = sorted(set(only) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown case(s) {unknown}; known: {known}")
     for name, module, N, T, D, H, seed in CASES:
+        if only and name not in only:
+            continue
         arrays = make_case(module, N, T, D, H, seed)
         path = OUT / f"torch_{name}.npz"
         np.savez_compressed(path, **arrays)
         print(f"{path.relative_to(OUT.parent.parent)}: {module} N={N} T={T} D={D} H={H} "
               f"({path.stat().st_size} bytes, torch {torch.__version__})")
+    for name, N, T, D, H, num_layers, bidirectional, seed in STACKED_CASES:
+        if only and name not in only:
+            continue
+        arrays = make_stacked_case(N, T, D, H, num_layers, bidirectional, seed)
+        path = OUT / f"torch_{name}.npz"
+        np.savez_compressed(path, **arrays)
+        print(f"{path.relative_to(OUT.parent.parent)}: LSTM num_layers={num_layers} "
+              f"bidirectional={bidirectional} N={N} T={T} D={D} H={H} "
+              f"({path.stat().st_size} bytes, torch {torch.__version__})")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(tuple(sys.argv[1:]))
