@@ -4,14 +4,14 @@
 __all__ = ['GRU_GATE_ORDER', 'init_gru', 'gru_step_forward', 'gru_step_backward', 'gru_forward', 'gru_backward', 'gru_to_torch',
            'gru_from_torch', 'GRUModel']
 
-# %% ../notebooks/17_gru.ipynb #gru-05
+# %% ../notebooks/17_gru.ipynb #gru-lib-imports
 import numpy as np
 
 from .neurons import check_array, sigmoid, tanh
 from .output_gate import check_init_args
 from .training import SequenceModel
 
-# %% ../notebooks/17_gru.ipynb #gru-08
+# %% ../notebooks/17_gru.ipynb #gru-lib-init
 # gate blocks along the last axis of Wx, Wh, bx and bh (PyTorch's order for nn.GRU)
 GRU_GATE_ORDER = ("r", "z", "n")
 
@@ -43,7 +43,7 @@ def init_gru(D, H, rng, *, update_bias=0.0, dtype=np.float64):
     bx[H:2 * H] = update_bias                      # the z block
     return {"Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh}
 
-# %% ../notebooks/17_gru.ipynb #gru-11
+# %% ../notebooks/17_gru.ipynb #gru-lib-step
 def _check_gru_inputs(x, h, Wx, Wh, bx, bh, x_dims, h_name):
     """Check the arguments of a GRU forward pass against each other; return H."""
     dims = "(" + ", ".join(x_dims) + ")"
@@ -87,7 +87,7 @@ def gru_step_forward(x, h_prev, Wx, Wh, bx, bh):
     h_next = (1 - z) * n + z * h_prev
     return h_next, (x, h_prev, Wx, Wh, r, z, n, ah_n)
 
-# %% ../notebooks/17_gru.ipynb #gru-15
+# %% ../notebooks/17_gru.ipynb #gru-lib-stepback
 def gru_step_backward(dh_next, cache):
     """Backward pass of ``gru_step_forward``.
 
@@ -117,7 +117,7 @@ def gru_step_backward(dh_next, cache):
     dh_prev = dh_next * z + dah @ Wh.T
     return dx, dh_prev, x.T @ dax, h_prev.T @ dah, dax.sum(axis=0), dah.sum(axis=0)
 
-# %% ../notebooks/17_gru.ipynb #gru-19
+# %% ../notebooks/17_gru.ipynb #gru-lib-seq
 def gru_forward(x, h0, Wx, Wh, bx, bh):
     """GRU forward pass over a whole sequence batch.
 
@@ -206,7 +206,7 @@ def gru_backward(dh, cache, dh_T=None):
     dWh = hs[:T].reshape(T * N, H).T @ dah.reshape(T * N, 3 * H)
     return dx, dh_next, dWx, dWh, dax.sum(axis=(0, 1)), dah.sum(axis=(0, 1))
 
-# %% ../notebooks/17_gru.ipynb #gru-27
+# %% ../notebooks/17_gru.ipynb #gru-lib-torch
 _GRU_TORCH = {"Wx": "weight_ih", "Wh": "weight_hh", "bx": "bias_ih", "bh": "bias_hh"}
 
 
@@ -303,7 +303,7 @@ def gru_from_torch(state):
                        if key in arrays else np.zeros(3 * H, dtype=W_hh.dtype))
     return params
 
-# %% ../notebooks/17_gru.ipynb #gru-31
+# %% ../notebooks/17_gru.ipynb #gru-lib-model
 class GRUModel(SequenceModel):
     """A GRU (D -> H) read by an affine head (H -> O) at the last step.
 
