@@ -93,7 +93,8 @@ def bidirectional_backward(dh, cache, dh_n=None, dC_n=None):
     dx, dh0_fw, dC0_fw, *g_fw = lstm_backward(dh_fw, cache_fw, dC_n[0])
     dx_rev, dh0_bw, dC0_bw, *g_bw = lstm_backward(dh_bw[:, ::-1], cache_bw, dC_n[1])
     dx += dx_rev[:, ::-1]                       # both directions read x_t
-    grads = {d: dict(zip(("Wx", "Wh", "b"), g)) for d, g in zip(DIRECTIONS, (g_fw, g_bw))}
+    grads = {d: dict(zip(("Wx", "Wh", "b"), g))
+             for d, g in zip(DIRECTIONS, (g_fw, g_bw))}
     return dx, np.stack([dh0_fw, dh0_bw]), np.stack([dC0_fw, dC0_bw]), grads
 
 # %% ../notebooks/20_bidirectional.ipynb #197d732d
@@ -169,7 +170,8 @@ def neighbours_task(n, T, K, rng, dtype=np.float64):
                 value < low):
             raise ValueError(f"{name} must be an int >= {low}; got {value!r}")
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        raise TypeError("rng must be a numpy.random.Generator; "
+                        f"got {type(rng).__name__}")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
     s = rng.integers(0, K, size=(n, T))
@@ -200,7 +202,8 @@ class Tagger:
     """
 
     def __init__(self, D, H, K, rng, *, bidirectional, dtype=np.float64):
-        self.bidirectional, self.H, self.dtype = bool(bidirectional), H, np.dtype(dtype)
+        self.bidirectional, self.H = bool(bidirectional), H
+        self.dtype = np.dtype(dtype)
         if self.bidirectional:
             layer = init_stack(D, H, 1, rng, bidirectional=True, dtype=dtype)[0]
             self.params = {f"{k}_{_SHORT[d]}": layer[d][k] for d in DIRECTIONS

@@ -59,7 +59,8 @@ def length_mask(lengths, T):
 def _check_mask(mask, N, T):
     """A boolean (N, T) mask with at least one True entry."""
     if not isinstance(mask, np.ndarray):
-        raise TypeError(f"mask must be a numpy.ndarray of bool; got {type(mask).__name__}")
+        raise TypeError("mask must be a numpy.ndarray of bool; "
+                        f"got {type(mask).__name__}")
     if mask.dtype != np.bool_:
         raise TypeError(f"mask must have dtype bool (length_mask makes one); "
                         f"got {mask.dtype}")
@@ -77,7 +78,8 @@ def masked_softmax_cross_entropy(logits, labels, mask):
     logits : (N, T, K) scores; labels : (N, T) integers, in [0, K) wherever mask is
     True (any value on padded steps); mask : (N, T) bool, True on real steps, at least
     one.
-    Returns (loss as float, dlogits : (N, T, K) of logits' dtype, zero on padded steps).
+    Returns (loss as float, dlogits : (N, T, K) of logits' dtype, zero on padded
+    steps).
 
     Defined in: notebooks/21_variable_length.ipynb
     """
@@ -140,7 +142,8 @@ def masked_lstm_backward(dh, cache, dh_n=None, dC_n=None):
 
     Defined in: notebooks/21_variable_length.ipynb
     """
-    if not (isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[1], list)):
+    if not (isinstance(cache, tuple) and len(cache) == 2
+            and isinstance(cache[1], list)):
         raise TypeError("cache must be the tuple returned by masked_lstm_forward; "
                         f"got {type(cache).__name__}")
     mask, steps = cache
@@ -159,7 +162,7 @@ def masked_lstm_backward(dh, cache, dh_n=None, dC_n=None):
         dC_new = np.where(m, dC_t, 0)
         dx_t, dh_prev, dC_prev, dWx_t, dWh_t, db_t = lstm_step_backward(dh_new, dC_new,
                                                                         steps[t])
-        dh_t = np.where(m, dh_prev, dh_t)            # carried: passes through unchanged
+        dh_t = np.where(m, dh_prev, dh_t)            # padded: passes through unchanged
         dC_t = np.where(m, dC_prev, dC_t)
         dx[:, t] = dx_t
         dWx += dWx_t
@@ -263,7 +266,8 @@ def last_bit_task(n, T, rng, dtype=np.float64):
                 value < 1):
             raise ValueError(f"{name} must be an int >= 1; got {value!r}")
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        raise TypeError("rng must be a numpy.random.Generator; "
+                        f"got {type(rng).__name__}")
     if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
     lengths = rng.integers(1, T + 1, size=n)
