@@ -22,7 +22,8 @@ from .training import LSTMModel, SequenceModel, train
 def _check_int(value, name, minimum):
     """Raise unless ``value`` is an int (not a bool) >= ``minimum``; return an int."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r:.40}")
+        raise TypeError(f"{name} must be an int; "
+                        f"got {type(value).__name__} {value!r:.40}")
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}; got {value}")
     return int(value)
@@ -41,8 +42,8 @@ def conv1d_output_length(T, K, stride=1, padding=0):
     T, K = _check_int(T, "T", 0), _check_int(K, "K (kernel length)", 1)
     S, P = _check_int(stride, "stride", 1), _check_int(padding, "padding", 0)
     if K > T + 2 * P:
-        raise ValueError(f"the kernel (K = {K} steps) is longer than the padded sequence "
-                         f"(T + 2P = {T} + 2*{P} = {T + 2 * P} steps)")
+        raise ValueError(f"the kernel (K = {K} steps) is longer than the padded "
+                         f"sequence (T + 2P = {T} + 2*{P} = {T + 2 * P} steps)")
     return (T + 2 * P - K) // S + 1
 
 
@@ -66,7 +67,7 @@ def init_conv1d(D, F, K, rng, *, dtype=np.float64):
 
 
 def conv1d_forward(x, W, b, stride=1, padding=0):
-    """1-D convolution over time, batch-major: y[:, t] = b + sum_k xp[:, tS + k] @ W[k].
+    """1-D convolution over time, batch-major: y[:, t] = b + sum_k xp[:, tS + k] @ W[k]
 
     xp is x with P zero steps added at each end; t = 0 .. T' - 1 with
     T' = floor((T + 2P - K) / S) + 1 (``conv1d_output_length``).
@@ -103,7 +104,8 @@ def conv1d_backward(dy, cache):
 
     Defined in: notebooks/23_cnn_lstm.ipynb
     """
-    if not (isinstance(cache, tuple) and len(cache) == 4):
+    if not (isinstance(cache, tuple) and len(cache) == 4
+            and isinstance(cache[1], np.ndarray)):
         raise TypeError("cache must be the cache returned by conv1d_forward")
     xp, W, S, P = cache
     K, D, F = W.shape
@@ -125,8 +127,8 @@ def conv1d_to_torch(params):
     """Convolution parameters -> the state dict of ``torch.nn.Conv1d(D, F, K)``.
 
     params : {"W": (K, D, F), "b": (F,)} (from ``init_conv1d``).
-    Returns {"weight": (F, D, K), "bias": (F,)} as NumPy arrays (contiguous, same dtype):
-    weight[:, :, k] = W[k].T. Load them with
+    Returns {"weight": (F, D, K), "bias": (F,)} as NumPy arrays (contiguous, same
+    dtype): weight[:, :, k] = W[k].T. Load them with
     ``conv.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})``.
 
     Defined in: notebooks/23_cnn_lstm.ipynb
@@ -152,9 +154,11 @@ def conv1d_from_torch(state):
     Defined in: notebooks/23_cnn_lstm.ipynb
     """
     if not hasattr(state, "keys"):
-        raise TypeError(f"state must be a mapping (a state dict); got {type(state).__name__}")
+        raise TypeError("state must be a mapping (a state dict); "
+                        f"got {type(state).__name__}")
     if "weight" not in state:
-        raise ValueError(f"state must hold 'weight' (F, D, K); got keys {sorted(state)}")
+        raise ValueError("state must hold 'weight' (F, D, K); "
+                         f"got keys {sorted(state)}")
     weight = check_array(_as_numpy(state["weight"]), "weight", (None, None, None),
                          dims="(F, D, K)")
     F = weight.shape[0]
@@ -185,7 +189,7 @@ def maxpool1d_forward(x, pool):
     windows = x[:, :T_out * pool].reshape(N, T_out, pool, F)
     arg = windows.argmax(axis=2)                       # the first maximum on ties
     u = np.take_along_axis(windows, arg[:, :, None], axis=2)[:, :, 0]
-    return u, (arg, x.shape, x.dtype)
+    return u, (arg, x.shape, x.dtype, pool)
 
 
 def maxpool1d_backward(du, cache):
@@ -197,10 +201,11 @@ def maxpool1d_backward(du, cache):
 
     Defined in: notebooks/23_cnn_lstm.ipynb
     """
-    if not (isinstance(cache, tuple) and len(cache) == 3):
+    if not (isinstance(cache, tuple) and len(cache) == 4
+            and isinstance(cache[1], tuple)):
         raise TypeError("cache must be the cache returned by maxpool1d_forward")
-    arg, (N, T, F), dtype = cache
-    T_out, pool = arg.shape[1], T // arg.shape[1]
+    arg, (N, T, F), dtype, pool = cache
+    T_out = arg.shape[1]
     check_array(du, "du", (N, T_out, F), dims="(N, T // pool, F)", dtype=dtype)
     dwindows = np.zeros((N, T_out, pool, F), dtype=dtype)
     np.put_along_axis(dwindows, arg[:, :, None], du[:, :, None], axis=2)
@@ -277,14 +282,14 @@ MOTIF_CLASSES = ("none",) + tuple(MOTIFS)
 def motif_signals(n, T, rng, *, amplitude=2.0, noise=1.0, dtype=np.float64):
     """Noisy signals that hold one of three short motifs, or none.
 
-    Sequence i is noise * eps (eps standard normal, T steps) plus, when its class y_i is
-    not 0, amplitude * MOTIFS[MOTIF_CLASSES[y_i]] on the MOTIF_LENGTH = 10 steps from a
-    start drawn uniformly in 0 .. T - 10. Classes 0 (none), 1 (bump), 2 (wave),
+    Sequence i is noise * eps (eps standard normal, T steps) plus, when its class y_i
+    is not 0, amplitude * MOTIFS[MOTIF_CLASSES[y_i]] on the MOTIF_LENGTH = 10 steps
+    from a start drawn uniformly in 0 .. T - 10. Classes 0 (none), 1 (bump), 2 (wave),
     3 (zigzag) are equally likely.
     n : number of sequences (>= 1); T : length (>= 10); rng : np.random.Generator;
     amplitude, noise : finite numbers >= 0; dtype : float32 or float64.
-    Returns x : (n, T, 1), y : (n,) int labels, start : (n,) int first motif step (drawn
-    for class 0 too, where nothing is added).
+    Returns x : (n, T, 1), y : (n,) int labels, start : (n,) int first motif step
+    (drawn for class 0 too, where nothing is added).
 
     Defined in: notebooks/23_cnn_lstm.ipynb
     """
@@ -309,17 +314,20 @@ def motif_signals(n, T, rng, *, amplitude=2.0, noise=1.0, dtype=np.float64):
     return x[..., None].astype(dtype), y, start
 
 # %% ../notebooks/23_cnn_lstm.ipynb #recipe
-MOTIF_RECIPE = {"T": 150, "amplitude": 2.0, "noise": 1.0, "n_train": 2000, "n_val": 1000,
-                "n_test": 2000, "data_seeds": [1, 2, 3], "batch_size": 32, "epochs": 20,
-                "lr": 0.01, "max_norm": 1.0, "dtype": "float32",
-                "cnn_lstm": {"F": 7, "K": 10, "stride": 1, "padding": 0, "pool": 5, "H": 16},
+MOTIF_RECIPE = {"T": 150, "amplitude": 2.0, "noise": 1.0,
+                "n_train": 2000, "n_val": 1000, "n_test": 2000,
+                "data_seeds": [1, 2, 3],
+                "batch_size": 32, "epochs": 20, "lr": 0.01, "max_norm": 1.0,
+                "dtype": "float32",
+                "cnn_lstm": {"F": 7, "K": 10, "stride": 1, "padding": 0, "pool": 5,
+                             "H": 16},
                 "lstm": {"H": 19}}
 
 
 def motif_model(name, seed, recipe=MOTIF_RECIPE):
     """The model ``name`` ("cnn_lstm" or "lstm") of ``recipe``, initialised from
-    np.random.default_rng(seed): a ``CNNLSTMModel`` or an ``LSTMModel`` that reads (N, T,
-    1) signals and classifies them into the 4 classes of ``motif_signals``.
+    np.random.default_rng(seed): a ``CNNLSTMModel`` or an ``LSTMModel`` that reads
+    (N, T, 1) signals and classifies them into the 4 classes of ``motif_signals``.
 
     Defined in: notebooks/23_cnn_lstm.ipynb
     """
@@ -328,8 +336,8 @@ def motif_model(name, seed, recipe=MOTIF_RECIPE):
     if name == "cnn_lstm":
         c = recipe["cnn_lstm"]
         return CNNLSTMModel(1, c["F"], c["K"], c["H"], O, rng, stride=c["stride"],
-                            padding=c["padding"], pool=c["pool"], kind="classification",
-                            dtype=dtype)
+                            padding=c["padding"], pool=c["pool"],
+                            kind="classification", dtype=dtype)
     if name == "lstm":
         return LSTMModel(1, recipe["lstm"]["H"], O, rng, kind="classification",
                          dtype=dtype)
@@ -340,9 +348,9 @@ def run_motif_experiment(name, seed, epochs=None, recipe=MOTIF_RECIPE):
     """Train model ``name`` with seed ``seed`` on the motif task of ``recipe``.
 
     Data: training, validation and test sets from ``motif_signals`` with the recipe's
-    data seeds (the same for every model and seed). Training: ``train`` (Adam, clipping)
-    over ``epochs`` (default: the recipe's) epochs of shuffled batches, the order from
-    np.random.default_rng(1000 + seed). The progress lines are not printed.
+    data seeds (the same for every model and seed). Training: ``train`` (Adam,
+    clipping) over ``epochs`` (default: the recipe's) epochs of shuffled batches, the
+    order from np.random.default_rng(1000 + seed). The progress lines are not printed.
     Returns (result, model): result is a dict with "name", "seed", "epochs", "params"
     (the number of parameters), "val" (validation accuracy after each epoch), "test"
     (test accuracy at the end) and "epoch_seconds" (wall-clock time of each epoch's
@@ -382,7 +390,8 @@ def run_motif_experiment(name, seed, epochs=None, recipe=MOTIF_RECIPE):
 
     with contextlib.redirect_stdout(io.StringIO()):
         history = train(model, get_batch, epochs * per_epoch, lr=recipe["lr"],
-                        max_norm=recipe["max_norm"], log_every=per_epoch, monitor=monitor)
+                        max_norm=recipe["max_norm"], log_every=per_epoch,
+                        monitor=monitor)
     result = {"name": name, "seed": seed, "epochs": epochs,
               "params": sum(int(v.size) for v in model.params.values()),
               "val": [round(m["accuracy"], 4) for _, m in history["monitor"]],
