@@ -13,7 +13,7 @@ import numpy as np
 from .peepholes import interval_task
 from .tasks import (_check_count, _check_dtype, _check_rng, adding_problem,
                             adding_solved)
-from .training import train
+from .training import TrainingDiverged, train
 from .variants import VARIANTS, VariantModel, as_variant
 
 # %% ../notebooks/18_ablation.ipynb #abl-variants-table
@@ -141,7 +141,9 @@ def ablation_run(task, variant, seed, hp=ABLATION_HP):
     Returns {"task", "variant", "seed", "params" (number of trainable scalars, read-out
     included), "stop_step" (step of the check that reached stop_at, None if none did),
     "steps" (taken), "val" (validation score at each check), "test" (test score at the
-    end), "final_loss" (mean training loss of the last check_every steps)}.
+    end), "final_loss" (mean training loss of the last check_every steps), "diverged"
+    (None, or the message of ``TrainingDiverged``: such a run scores 0 and has "steps",
+    "final_loss" None and "val" empty)}.
 
     Defined in: notebooks/18_ablation.ipynb
     """
@@ -155,19 +157,24 @@ def ablation_run(task, variant, seed, hp=ABLATION_HP):
     model = VariantModel(D, hp["H"], O, np.random.default_rng(w_seed), cell, kind=kind,
                          dtype=np.dtype(hp["dtype"]), forget_bias=hp["forget_bias"],
                          input_bias=hp["input_bias"])
-    with contextlib.redirect_stdout(io.StringIO()):       # no progress lines
-        hist = train(model, lambda step: ablation_batch(task, hp["batch_size"], data_rng,
-                                                        hp),
-                     hp["max_steps"], lr=hp["lr"], max_norm=hp["max_norm"],
-                     log_every=hp["check_every"],
-                     monitor=lambda m: {"score": ablation_score(task, m, x_val, y_val,
-                                                                hp)},
-                     stop_at=("score", hp["stop_at"]))
+    record = {"task": task, "variant": variant if isinstance(variant, str) else str(cell),
+              "seed": int(seed), "params": int(sum(p.size for p in model.params.values()))}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):       # no progress lines
+            hist = train(model, lambda step: ablation_batch(task, hp["batch_size"],
+                                                            data_rng, hp),
+                         hp["max_steps"], lr=hp["lr"], max_norm=hp["max_norm"],
+                         log_every=hp["check_every"],
+                         monitor=lambda m: {"score": ablation_score(task, m, x_val,
+                                                                    y_val, hp)},
+                         stop_at=("score", hp["stop_at"]))
+    except TrainingDiverged as err:          # recorded as a failure, scored 0
+        return record | {"stop_step": None, "steps": None, "val": [], "test": 0.0,
+                         "final_loss": None, "diverged": str(err)}
     val = [m["score"] for _, m in hist["monitor"]]
     steps = len(hist["loss"])
-    return {"task": task, "variant": variant if isinstance(variant, str) else str(cell),
-            "seed": int(seed), "params": int(sum(p.size for p in model.params.values())),
-            "stop_step": steps if val and val[-1] >= hp["stop_at"] else None,
-            "steps": steps, "val": val,
-            "test": ablation_score(task, model, x_test, y_test, hp),
-            "final_loss": float(np.mean(hist["loss"][-hp["check_every"]:]))}
+    return record | {"stop_step": steps if val and val[-1] >= hp["stop_at"] else None,
+                     "steps": steps, "val": val,
+                     "test": ablation_score(task, model, x_test, y_test, hp),
+                     "final_loss": float(np.mean(hist["loss"][-hp["check_every"]:])),
+                     "diverged": None}
