@@ -217,7 +217,8 @@ def _check_gru_params(params):
                         f"got {type(params).__name__}")
     missing = [k for k in _GRU_TORCH if k not in params]
     if missing:
-        raise ValueError(f"params must hold 'Wx', 'Wh', 'bx' and 'bh'; missing {missing}")
+        raise ValueError(f"params must hold 'Wx', 'Wh', 'bx' and 'bh'; "
+                         f"missing {missing}")
     Wh = check_array(params["Wh"], "Wh", (None, None), dims="(H, 3H)")
     H = Wh.shape[0]
     if H < 1:
@@ -284,7 +285,8 @@ def gru_from_torch(state):
             if hasattr(v, "detach"):                  # a torch tensor, without torch
                 v = v.detach().cpu().numpy()
             arrays[key] = np.array(v)
-    W_hh = check_array(arrays["Wh"], "weight_hh" + suffix, (None, None), dims="(3H, H)")
+    W_hh = check_array(arrays["Wh"], "weight_hh" + suffix, (None, None),
+                       dims="(3H, H)")
     H = W_hh.shape[1]
     if H < 1:
         raise ValueError(f"weight_hh{suffix} must have shape (3H, H) with H >= 1; "
@@ -307,9 +309,9 @@ def gru_from_torch(state):
 class GRUModel(SequenceModel):
     """A GRU (D -> H) read by an affine head (H -> O) at the last step.
 
-    params: "Wx" (D, 3H), "Wh" (H, 3H), "bx" (3H,), "bh" (3H,) from ``init_gru`` (gate
-    blocks r, z, n; the update gate's block of bx set to ``update_bias``); "W_y" (H, O),
-    "b_y" (O,). The sequence starts from h0 = 0.
+    params: "Wx" (D, 3H), "Wh" (H, 3H), "bx" (3H,), "bh" (3H,) from ``init_gru``
+    (gate blocks r, z, n; the update gate's block of bx set to ``update_bias``);
+    "W_y" (H, O), "b_y" (O,). The sequence starts from h0 = 0.
 
     D, H, O : input, hidden and output sizes; rng : np.random.Generator; kind :
     "regression" or "classification"; dtype : np.float32 or np.float64; update_bias :
