@@ -6,14 +6,14 @@ Usage, from the repository root:
 
 Trains the CNN-LSTM and the plain LSTM of the chapter (equal parameter budgets, about 1 680 each) on
 the motif task with lstm_lit.cnn_lstm.run_motif_experiment and MOTIF_RECIPE (T = 150, 2000 training
-sequences, 20 epochs, Adam, float32), seeds 0-4 for each model. Every run is deterministic on a given
-machine (seeded weights, batch order and data). Float32 training amplifies last-bit differences between
+sequences, 20 epochs, Adam, float64), seeds 0-4 for each model. Every run is deterministic on a given
+machine (seeded weights, batch order and data). Training amplifies last-bit differences between
 BLAS kernels, so another CPU may give slightly different accuracies; the chapter and
 tests/test_cnn_lstm.py re-run the first epochs of seed 0 live and compare with margins.
 
 Wall-clock seconds per epoch are recorded as measured (single thread, on a shared machine: they vary
 with the load); the chapter uses them only for a loose comparison.
-Run time: about two minutes of one core; the file records the time it took.
+Run time: a few minutes of one core (longer on a loaded machine); the file records the time it took.
 """
 import os
 

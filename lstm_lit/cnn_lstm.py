@@ -318,7 +318,7 @@ MOTIF_RECIPE = {"T": 150, "amplitude": 2.0, "noise": 1.0,
                 "n_train": 2000, "n_val": 1000, "n_test": 2000,
                 "data_seeds": [1, 2, 3],
                 "batch_size": 32, "epochs": 20, "lr": 0.01, "max_norm": 1.0,
-                "dtype": "float32",
+                "dtype": "float64",
                 "cnn_lstm": {"F": 7, "K": 10, "stride": 1, "padding": 0, "pool": 5,
                              "H": 16},
                 "lstm": {"H": 19}}
