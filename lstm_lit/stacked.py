@@ -223,7 +223,8 @@ def stacked_forward(x, h0, C0, layers, *, dropout=0.0, rng=None, mode="eval"):
         if l < L - 1:                        # what goes up to the next layer
             inputs, mask = dropout_forward(h, dropout, rng, mode)
         caches.append((cache, mask))
-    return h, np.stack(h_n), np.stack(C_n), ("stacked_forward", caches)
+    cache = ("stacked_forward", caches, (N, T, H, dtype))
+    return h, np.stack(h_n), np.stack(C_n), cache
 
 
 def stacked_backward(dh, cache, dh_n=None, dC_n=None):
@@ -238,15 +239,12 @@ def stacked_backward(dh, cache, dh_n=None, dC_n=None):
 
     Defined in: notebooks/19_stacked.ipynb
     """
-    if not (isinstance(cache, tuple) and len(cache) == 2
+    if not (isinstance(cache, tuple) and len(cache) == 3
             and cache[0] == "stacked_forward"):
         raise TypeError(f"cache must be the cache returned by stacked_forward; "
                         f"got {type(cache).__name__}")
-    caches = cache[1]
+    _, caches, (N, T, H, dtype) = cache
     L = len(caches)
-    HX = caches[0][0][0]                     # layer 0's [h, x] buffer (T + 1, N, H + D)
-    T, N, dtype = HX.shape[0] - 1, HX.shape[1], HX.dtype
-    H = caches[-1][0][2].shape[0]            # from the top layer's Wh (H, 4H)
     check_array(dh, "dh", (N, T, H), dims="(N, T, H)", dtype=dtype)
     for name, g in (("dh_n", dh_n), ("dC_n", dC_n)):
         if g is not None:
