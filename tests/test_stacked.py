@@ -502,3 +502,52 @@ def test_stacked_backward_rejects_bad_gradients(which, shape, message):
 def test_model_needs_a_dropout_generator():
     with pytest.raises(TypeError, match="rng must be a np.random.Generator"):
         StackedLSTMModel(2, 3, 1, 2, np.random.default_rng(0), dropout=0.5)
+
+
+# ---------------------------------------------------------------- committed results (experiments/stacked.py)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def runs_script():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("stacked_runs",
+                                                  ROOT / "experiments" / "stacked.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def stored():
+    import json
+    return json.loads((ROOT / "experiments" / "stacked.json").read_text())
+
+
+def test_stacked_results_record_how_they_were_made(runs_script, stored):
+    assert stored["command"] == "python experiments/stacked.py"
+    assert stored["seconds"] > 0 and stored["cpu_seconds"] > 0
+    for key in ("python", "numpy", "blas", "git_commit"):
+        assert stored["environment"][key]
+    assert stored["hp"] == runs_script.HP and stored["variants"] == runs_script.VARIANTS
+    assert stored["seeds"] == list(runs_script.SEEDS)
+    done = {(r["task"], r["variant"], r["seed"]) for r in stored["runs"]}
+    assert done == {(t, v, s) for t in runs_script.TASKS for v in runs_script.VARIANTS
+                    for s in runs_script.SEEDS}
+    assert all(len(r["curve"]) == runs_script.HP["steps"] // runs_script.HP["curve_every"]
+               for r in stored["runs"])
+
+
+def test_stacked_results_rerun_the_start_of_one_run(runs_script, stored):
+    # The first 100 steps of the run the chapter re-does in full (sine, two layers, seed 0),
+    # with the script's seeds: its training curve must be the stored one. Identical on the
+    # machine that wrote the file; another CPU's kernels round differently, hence rtol.
+    hp, k = runs_script.HP, runs_script.HP["curve_every"]
+    model = runs_script.build("sine", "2x16", 0)
+    batches = np.random.default_rng(1000 + 0)             # the script's batch seed for seed 0
+    hist = train(model, lambda step: runs_script.make_data("sine", hp["batch_size"], batches),
+                 4 * k, lr=hp["lr"], max_norm=hp["max_norm"], log_every=0)
+    curve = hist["loss"].reshape(-1, k).mean(axis=1)
+    record = [r for r in stored["runs"] if (r["task"], r["variant"], r["seed"]) == ("sine", "2x16", 0)]
+    assert np.allclose(curve, record[0]["curve"][:4], rtol=1e-6, atol=0)
