@@ -234,22 +234,26 @@ def test_attention_rejects_mismatched_parameters():
 
 
 def test_attention_decoder_gradient_check():
-    rng, _, h_enc, mask, W_a, U_a, v = _attention_setup()
-    N, H, E, T = 3, 6, 3, 4
+    rng = np.random.default_rng(4)
+    N, S, H, He, A, E, T = 2, 4, 4, 3, 3, 2, 3
+    h_enc = rng.standard_normal((N, S, He))
+    mask = np.arange(S) < np.array([[4], [2]])
+    W_a, U_a = 0.5 * rng.standard_normal((H, A)), 0.5 * rng.standard_normal((He, A))
+    v = rng.standard_normal(A)
     x = rng.standard_normal((N, T, E))
     h0, C0 = rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    p = init_lstm(E + 5, H, rng)
+    p = init_lstm(E + He, H, rng)
     p["b"] += 0.5 * rng.standard_normal(4 * H)
     args = (x, h0, C0, h_enc, mask, p["Wx"], p["Wh"], p["b"], W_a, U_a, v)
     s, alphas, cache = attention_decoder_forward(*args)
-    assert s.shape == (N, T, H) and alphas.shape == (N, T, 5)
+    assert s.shape == (N, T, H) and alphas.shape == (N, T, S)
     ds = rng.standard_normal(s.shape)
     names = ("x", "h0", "C0", "h_enc", "Wx", "Wh", "b", "W_a", "U_a", "v")
     _check(lambda: attention_decoder_forward(*args)[0],
            dict(zip(names, (x, h0, C0, h_enc, p["Wx"], p["Wh"], p["b"], W_a, U_a, v))),
            dict(zip(names, attention_decoder_backward(ds, cache))), df=ds)
     with pytest.raises(ValueError, match=r"Wx must have shape \(E \+ He, 4H\)"):
-        attention_decoder_forward(x[:, :, :2], *args[1:])
+        attention_decoder_forward(x[:, :, :1], *args[1:])
 
 
 # --- models ---
