@@ -39,8 +39,9 @@ check-export: install
 execute: install
 	$(PY) tools/execute_notebooks.py $(NB)
 
+# One BLAS thread: the tests' matrices are small, and threads only add overhead to them.
 unit: install
-	$(PY) -m pytest -q tests
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -q tests
 
 # nbval strict under this CPU's own kernels, then under an AVX2 CPU's and an AVX CPU's (OpenBLAS and NumPy's
 # SIMD loops both forced): stored outputs must be what any reader's CPU prints. NB=... for some notebooks,
