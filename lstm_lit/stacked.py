@@ -148,7 +148,8 @@ def _check_dropout(p, rng, mode):
                          f"unit); got {p}")
     if mode == "train" and p > 0 and not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a np.random.Generator when dropout > 0 in "
-                        f"training mode (it draws the masks); got {type(rng).__name__}")
+                        f"training mode (it draws the masks); "
+                        f"got {type(rng).__name__}")
 
 
 def dropout_forward(x, p, rng, mode):
