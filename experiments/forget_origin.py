@@ -6,9 +6,10 @@ Usage, from the repository root:
     .venv/bin/python experiments/forget_origin.py    # writes experiments/forget_origin.json
                                                      # and experiments/forget_origin.npz
 
-"seconds" in the JSON is the wall-clock time, "cpu_seconds" the processor time of the run (the two
-differ on a shared machine). Every run is deterministic on a given machine (float64; weights, training streams and test streams
-come from np.random.default_rng with the seeds below). What it runs:
+"seconds" in the JSON is the wall-clock time, "cpu_seconds" the processor time of the run (the
+two differ on a shared machine); "environment" is recorded when the run starts. Every run is
+deterministic on a given machine (float64; weights, training streams and test streams come from
+np.random.default_rng with the seeds below). What it runs:
 
 - for each cell ("lstm": Part III's cell with its forget gate; "lstm1997": the same cell with
   f_t = 1, Hochreiter & Schmidhuber 1997) and each training regime ("stream": one endless stream
@@ -116,9 +117,9 @@ def environment():
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit/variants.py", "experiments/forget_origin.py"],
-                                 cwd=ROOT, capture_output=True, text=True,
-                                 check=True).stdout.split("\n")
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit/variants.py",
+                                  "experiments/forget_origin.py"], cwd=ROOT,
+                                 capture_output=True, text=True, check=True).stdout.split("\n")
         changed = sorted(line[3:] for line in changed if line.strip())
     except (OSError, subprocess.CalledProcessError):
         commit, changed = None, None
@@ -131,6 +132,7 @@ def environment():
 
 def main():
     start, cpu_start = time.perf_counter(), time.process_time()
+    env = environment()                 # the code this run uses, as it starts
     results = {"command": "python experiments/forget_origin.py", "hp": HP,
                "one_shot_test": ONE_SHOT_TEST, "string_test": STRING_TEST,
                "long_test": LONG_TEST, "runs": []}
@@ -149,7 +151,7 @@ def main():
                 print(cell, regime, seed, f"{time.perf_counter() - t0:.0f} s",
                       run["one_shot"], run["long"]["critical"][-1],
                       run["long"]["mean_abs_C"][-1], file=sys.stderr, flush=True)
-    results["environment"] = environment()
+    results["environment"] = env
     results["seconds"] = round(time.perf_counter() - start, 1)            # wall clock
     results["cpu_seconds"] = round(time.process_time() - cpu_start, 1)    # this process
     np.savez(PARAMS, **arrays)

@@ -608,7 +608,8 @@ def next_symbol_loss(logits, y):
     if not isinstance(y, np.ndarray) or not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"y must be an integer numpy array; got {type(y).__name__}")
     if y.shape != logits.shape[:2]:
-        raise ValueError(f"y must have shape (N, T) = {logits.shape[:2]}; got {y.shape}")
+        raise ValueError(f"y must have shape (N, T) = {logits.shape[:2]}; "
+                         f"got {y.shape}")
     keep = y >= 0
     if not keep.any():
         raise ValueError("y must have at least one target >= 0; got only -1")
@@ -647,7 +648,8 @@ class NextSymbolModel:
                                    forget_bias=forget_bias, input_bias=input_bias,
                                    dtype=self.dtype)
         k = 1.0 / np.sqrt(self.H)
-        self.params["W_y"] = rng.uniform(-k, k, size=(self.H, self.K)).astype(self.dtype)
+        W_y = rng.uniform(-k, k, size=(self.H, self.K))
+        self.params["W_y"] = W_y.astype(self.dtype)
         self.params["b_y"] = np.zeros(self.K, dtype=self.dtype)
         self.state = None
 
@@ -662,7 +664,8 @@ class NextSymbolModel:
         if not self.carry or self.state is None or self.state[0].shape[0] != len(x):
             if self.carry and self.state is not None:
                 raise ValueError(f"x has {len(x)} streams but the carried state has "
-                                 f"{self.state[0].shape[0]}; call reset({len(x)}) first")
+                                 f"{self.state[0].shape[0]}; "
+                                 f"call reset({len(x)}) first")
             self.reset(len(x))
         return self.state
 
@@ -689,9 +692,9 @@ class NextSymbolModel:
 
 # %% ../notebooks/14_forget_origin.ipynb #fo-eval-code
 def _scored_steps(chunk):
-    """(N, T) bool: the steps that are scored, those with a target, except an embedded or
-    plain string's final E (whose successor, the next string's B, only a model trained
-    on streams can know)."""
+    """(N, T) bool: the steps that are scored, those with a target, except a string's
+    final E (whose successor, the next string's B, only a model trained on streams
+    can know)."""
     final_e = (chunk.x[..., _SYMBOL_INDEX["E"]] == 1) & (chunk.y == _SYMBOL_INDEX["B"])
     return (chunk.y >= 0) & ~final_e
 
@@ -740,8 +743,8 @@ def string_scores(model, stream, n_strings):
     if not isinstance(stream, ReberStream):
         raise TypeError(f"stream must be a ReberStream; got {type(stream).__name__}")
     if stream.steps:
-        raise ValueError(f"stream must be fresh (it has already returned {stream.steps} "
-                         f"steps)")
+        raise ValueError(f"stream must be fresh (it has already returned "
+                         f"{stream.steps} steps)")
     c = stream.chunk(25 * n_strings)   # strings average about 12 symbols (chapter 3)
     logits, _, _ = _forward_from(model, c.x, _zero_state(model, stream.n))
     good = legal_correct(logits, c.legal) | ~_scored_steps(c)
