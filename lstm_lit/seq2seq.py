@@ -32,7 +32,8 @@ def check_tokens(ids, name, V, dims="(N, T)"):
         raise TypeError(f"{name} must be a numpy.ndarray of token ids; "
                         f"got {type(ids).__name__}")
     if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"{name} must have an integer dtype (token ids); got {ids.dtype}")
+        raise TypeError(f"{name} must have an integer dtype (token ids); "
+                        f"got {ids.dtype}")
     if ids.ndim != 2 or ids.shape[0] < 1 or ids.shape[1] < 1:
         raise ValueError(f"{name} must have shape {dims} with N >= 1 and T >= 1; "
                          f"got {ids.shape}")
@@ -57,9 +58,11 @@ def reversal_task(n, rng, min_len, max_len, exclude=None):
     Defined in: notebooks/22_seq2seq.ipynb
     """
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        raise TypeError(f"rng must be a numpy.random.Generator; "
+                        f"got {type(rng).__name__}")
     for name, value in (("n", n), ("min_len", min_len), ("max_len", max_len)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if not is_int or value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}")
     if min_len > max_len:
         raise ValueError(f"min_len must be <= max_len; got {min_len} > {max_len}")
@@ -95,7 +98,7 @@ def source_lengths(src):
                          f"start with <pad>")
     if not np.array_equal(is_pad, after):
         rows = np.flatnonzero((is_pad != after).any(axis=1))[:5].tolist()
-        raise ValueError(f"src must be right-padded: only <pad> after the first <pad>; "
+        raise ValueError(f"src must be right-padded, nothing but <pad> after a <pad>; "
                          f"rows {rows} are not")
     return lengths
 
@@ -170,7 +173,8 @@ def embedding_backward(dout, cache):
     Defined in: notebooks/22_seq2seq.ipynb
     """
     if not (isinstance(cache, tuple) and len(cache) == 2):
-        raise TypeError("cache must be the tuple (ids, V) returned by embedding_forward; "
+        raise TypeError("cache must be the tuple (ids, V) returned by "
+                        "embedding_forward; "
                         f"got {type(cache).__name__}")
     ids, V = cache
     check_array(dout, "dout", ids.shape + (None,), dims="(N, T, E)")
@@ -180,10 +184,11 @@ def embedding_backward(dout, cache):
 
 # %% ../notebooks/22_seq2seq.ipynb #s2s-loss
 def temporal_softmax_loss(logits, y, mask):
-    """Softmax cross-entropy at every time step, averaged over the steps the mask keeps.
+    """Softmax cross-entropy at every time step, averaged over the steps the mask
+    keeps.
 
-    logits : (N, T, V) scores; y : (N, T) integer targets in [0, V); mask : (N, T) bool,
-    True where the step counts (at least one True).
+    logits : (N, T, V) scores; y : (N, T) integer targets in [0, V);
+    mask : (N, T) bool, True where the step counts (at least one True).
     Returns (loss as float, dlogits : (N, T, V) of logits' dtype); dlogits is zero at
     every masked-out step.
 
@@ -299,8 +304,8 @@ class Seq2Seq:
     ``lstm_step_forward``.
     E, H : embedding and hidden sizes; rng : np.random.Generator; dtype : np.float32 or
     np.float64. ``params`` is a dict name -> array that ``train`` (or an optimiser)
-    updates in place; ``loss_and_grads(src, tgt)`` takes src (N, S) and tgt (N, T) token
-    ids as ``reversal_task`` returns them.
+    updates in place; ``loss_and_grads(src, tgt)`` takes src (N, S) and tgt (N, T)
+    token ids as ``reversal_task`` returns them.
 
     Defined in: notebooks/22_seq2seq.ipynb
     """
@@ -322,7 +327,7 @@ class Seq2Seq:
         return {"dec_Wx": dec["Wx"], "dec_Wh": dec["Wh"], "dec_b": dec["b"]}
 
     def _decode(self, x, h_enc, C_enc, src_mask):
-        """Teacher-forced decoder: x (N, T, E) -> states s (N, T, H), weights, cache."""
+        """Teacher-forced decoder: x (N, T, E) -> s (N, T, H), weights, cache."""
         p = self.params
         s, _, cache = lstm_forward(x, h_enc[:, -1], C_enc, p["dec_Wx"], p["dec_Wh"],
                                    p["dec_b"])
@@ -357,7 +362,8 @@ class Seq2Seq:
         p = self.params
         check_tokens(tgt, "tgt", len(TOKENS))
         if tgt.shape[0] != src.shape[0]:
-            raise ValueError(f"tgt must hold one target per source: N = {src.shape[0]}; "
+            raise ValueError(f"tgt must hold one target per source, N = "
+                             f"{src.shape[0]}; "
                              f"got {tgt.shape[0]}")
         h_enc, C_enc, src_mask, (emb_cache, enc_cache) = self._encode(src)
         start = np.full((tgt.shape[0], 1), START, dtype=tgt.dtype)
@@ -372,7 +378,7 @@ class Seq2Seq:
         g["emb_tgt"] = embedding_backward(dx, dec_emb_cache)
         if dh_enc is None:
             dh_enc = np.zeros_like(h_enc)
-        dh_enc[:, -1] += dh0                        # the final state started the decoder
+        dh_enc[:, -1] += dh0                    # the final state started the decoder
         dx_src, _, _, g["enc_Wx"], g["enc_Wh"], g["enc_b"] = encoder_backward(
             dh_enc, enc_cache, dC0)
         g["emb_src"] = embedding_backward(dx_src, emb_cache)
@@ -465,8 +471,8 @@ def attention_backward(dcontext, cache):
     dalpha = np.einsum("nh,nsh->ns", dcontext, h_enc)
     de = alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))   # softmax
     dv = np.einsum("nsa,ns->a", z, de)
-    dpre = de[:, :, None] * v * (1 - z * z)                     # (N, S, A), through tanh
-    dpre_s = dpre.sum(axis=1)                                   # s_prev's term is shared
+    dpre = de[:, :, None] * v * (1 - z * z)                 # (N, S, A), through tanh
+    dpre_s = dpre.sum(axis=1)                               # s_prev's term is shared
     ds_prev = dpre_s @ W_a.T
     dW_a = s_prev.T @ dpre_s
     dU_a = h_enc.reshape(N * S, He).T @ dpre.reshape(N * S, -1)
@@ -518,7 +524,8 @@ def attention_decoder_backward(ds, cache, dC_T=None):
     """
     if not (isinstance(cache, tuple) and len(cache) == 2 and isinstance(cache[0], list)
             and cache[0]):
-        raise TypeError("cache must be the tuple returned by attention_decoder_forward; "
+        raise TypeError("cache must be the tuple returned by "
+                        "attention_decoder_forward; "
                         f"got {type(cache).__name__}")
     steps, E = cache
     s_prev, h_enc, W_a, U_a, v = steps[0][0][:5]
@@ -537,8 +544,9 @@ def attention_decoder_backward(ds, cache, dC_T=None):
         dinp, ds_prev, dC, dWx_t, dWh_t, db_t = lstm_step_backward(ds[:, t] + ds_next,
                                                                    dC, l_cache)
         dx[:, t] = dinp[:, :E]
-        ds_att, dh_enc_t, dW_a_t, dU_a_t, dv_t = attention_backward(dinp[:, E:], a_cache)
-        ds_next = ds_prev + ds_att                   # s_{t-1} feeds the LSTM and scores
+        ds_att, dh_enc_t, dW_a_t, dU_a_t, dv_t = attention_backward(dinp[:, E:],
+                                                                    a_cache)
+        ds_next = ds_prev + ds_att               # s_{t-1} feeds the LSTM and scores
         for g, d in zip(grads, (dh_enc_t, dWx_t, dWh_t, db_t, dW_a_t, dU_a_t, dv_t)):
             g += d
     dh_enc, dWx, dWh, db, dW_a, dU_a, dv = grads
@@ -570,7 +578,8 @@ class AttentionSeq2Seq(Seq2Seq):
 
     def _decode_backward(self, ds, cache, grads):
         (dx, dh0, dC0, dh_enc, grads["dec_Wx"], grads["dec_Wh"], grads["dec_b"],
-         grads["W_a"], grads["U_a"], grads["v"]) = attention_decoder_backward(ds, cache)
+         grads["W_a"], grads["U_a"], grads["v"]) = attention_decoder_backward(ds,
+                                                                              cache)
         return dx, dh0, dC0, dh_enc
 
     def _decode_step(self, x, s, C, h_enc, src_mask):
