@@ -1,0 +1,104 @@
+"""Training runs behind chapter 27 (notebooks/27_regularisation.ipynb): overfitting and regularisation.
+
+Usage, from the repository root:
+
+    .venv/bin/python experiments/regularisation.py     # writes experiments/regularisation.json
+
+The character model of chapter 24 (D = 32, H = 128, float32) trained on one whole play of the
+training split (lstm_lit.regularisation.SLICE_PLAYS, 84,685 characters) for 3,600 updates of
+B = 16 streams x T = 64 characters (Adam, lr 3e-3, clipping at 5), about 43 passes over the play.
+Every 200 updates it measures bits per character in evaluation mode on the first 40,000 characters of
+that play and of the validation split (lstm_lit.regularisation.train_curves). Five settings, one
+seed (0) each: no regularisation, dropout p = 0.2 and p = 0.4 (on the embedding and on h before the
+read-out), L2 weight decay 1e-3 and 1e-2 (added to the gradients of the weight matrices). Seed s
+draws the weights from default_rng(s), the epoch offsets from default_rng(1000 + s) (the same batches
+for every setting) and the dropout masks from default_rng(2000 + s). Deterministic on a given machine;
+another CPU's float32 kernels change the last bits and the differences grow with training, so the
+chapter and tests/test_regularisation.py re-run only the first 200 updates and compare with a margin.
+About six minutes of one core ("cpu_seconds"; "seconds" is the wall time, longer on a shared
+machine).
+"""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread is fastest
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lstm_lit.charlm import build_vocab, load_split
+from lstm_lit.regularisation import DECAYED, overfit_data, train_curves
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "experiments" / "regularisation.json"
+
+HP = {"D": 32, "H": 128, "B": 16, "T": 64, "lr": 3e-3, "max_norm": 5.0, "steps": 3600,
+      "every": 200, "dtype": "float32"}
+SETTINGS = {"none": {"p_embed": 0.0, "p_out": 0.0, "weight_decay": 0.0},
+            "dropout 0.2": {"p_embed": 0.2, "p_out": 0.2, "weight_decay": 0.0},
+            "dropout 0.4": {"p_embed": 0.4, "p_out": 0.4, "weight_decay": 0.0},
+            "decay 1e-3": {"p_embed": 0.0, "p_out": 0.0, "weight_decay": 1e-3},
+            "decay 1e-2": {"p_embed": 0.0, "p_out": 0.0, "weight_decay": 1e-2}}
+SEED = 0
+
+
+def run(vocab, data, setting, steps=None, log=None):
+    """Train one setting; return its record (curves, best and final validation bpc)."""
+    hp = {k: v for k, v in HP.items() if k not in ("steps", "every", "dtype")}
+    model, hist = train_curves(vocab, data, steps=steps or HP["steps"], every=HP["every"],
+                               seed=SEED, dtype=np.dtype(HP["dtype"]),
+                               **hp, **SETTINGS[setting], log=log)
+    best = int(np.argmin(hist["validation"]))
+    return {"setting": setting, **hist,
+            "best_validation": hist["validation"][best], "best_step": hist["step"][best],
+            "final_validation": hist["validation"][-1], "final_train": hist["train"][-1],
+            "weight_norm": float(np.sqrt(sum(np.sum(model.params[k].astype(np.float64) ** 2)
+                                             for k in DECAYED)))}
+
+
+def environment():
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--",
+                                  "lstm_lit/regularisation.py", "lstm_lit/charlm.py",
+                                  "experiments/regularisation.py"], cwd=ROOT,
+                                 capture_output=True, text=True, check=True).stdout.split("\n")
+        changed = sorted(line[3:] for line in changed if line.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, changed = None, None
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "blas": blas.get("openblas configuration", blas.get("name")),
+            "machine": platform.machine(), "git_commit": commit,
+            "uncommitted_changes": changed,
+            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
+                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
+
+
+def main():
+    start, cpu_start = time.perf_counter(), time.process_time()
+    vocab = build_vocab(load_split("train"))
+    data = overfit_data(vocab)
+    results = {"command": "python experiments/regularisation.py", "hp": HP,
+               "settings": SETTINGS, "seed": SEED,
+               "chars": {k: int(len(v)) for k, v in data.items()}, "runs": []}
+    for setting in SETTINGS:
+        record = run(vocab, data, setting, log=lambda s, tr, va, name=setting: print(
+            f"{name:>12} {s:5d} train {tr:.3f} validation {va:.3f}", file=sys.stderr,
+            flush=True))
+        results["runs"].append(record)
+    results["environment"] = environment()
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    results["cpu_seconds"] = round(time.process_time() - cpu_start, 1)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
