@@ -21,7 +21,8 @@ def _check_intervals(intervals):
     values = []
     for d in intervals:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"intervals must hold ints; got {type(d).__name__} {d!r:.40}")
+            raise TypeError(f"intervals must hold ints; "
+                            f"got {type(d).__name__} {d!r:.40}")
         values.append(int(d))
     if len(values) < 2:
         raise ValueError(f"intervals must hold at least 2 lengths (classes); "
@@ -54,7 +55,8 @@ def interval_task(n, T, rng, intervals=TIMING_INTERVALS, dtype=np.float64):
     T = _check_count(T, "T")
     intervals = _check_intervals(intervals)
     if T < intervals[-1] + 1:
-        raise ValueError(f"T must be at least max(intervals) + 1 = {intervals[-1] + 1} "
+        raise ValueError(f"T must be at least max(intervals) + 1 = "
+                         f"{intervals[-1] + 1} "
                          f"(both pulses inside the sequence); got {T}")
     _check_rng(rng)
     dtype = _check_dtype(dtype)
