@@ -61,6 +61,8 @@ def init_conv1d(D, F, K, rng, *, dtype=np.float64):
     if not isinstance(rng, np.random.Generator):
         raise TypeError("rng must be a numpy.random.Generator "
                         f"(np.random.default_rng(seed)); got {type(rng).__name__}")
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {np.dtype(dtype)}")
     bound = 1.0 / np.sqrt(D * K)
     return {"W": rng.uniform(-bound, bound, size=(K, D, F)).astype(dtype),
             "b": np.zeros(F, dtype=dtype)}
@@ -133,6 +135,12 @@ def conv1d_to_torch(params):
 
     Defined in: notebooks/23_cnn_lstm.ipynb
     """
+    if not isinstance(params, dict):
+        raise TypeError("params must be a dict {'W': (K, D, F), 'b': (F,)}; "
+                        f"got {type(params).__name__}")
+    missing = [k for k in ("W", "b") if k not in params]
+    if missing:
+        raise ValueError(f"params must hold 'W' and 'b'; missing {missing}")
     W = check_array(params["W"], "W", (None, None, None), dims="(K, D, F)")
     b = check_array(params["b"], "b", (W.shape[2],), dims="(F,)", dtype=W.dtype)
     return {"weight": np.ascontiguousarray(W.transpose(2, 1, 0)), "bias": b.copy()}

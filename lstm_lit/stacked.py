@@ -177,10 +177,16 @@ def dropout_forward(x, p, rng, mode):
 def dropout_backward(dout, cache):
     """Backward pass of ``dropout_forward``: dx = m * dout (dout when nothing was
     dropped). dout : the shape of the forward's x; cache : its mask or None.
+    Raises TypeError or ValueError when dout is not an array of the mask's shape and
+    dtype.
 
     Defined in: notebooks/19_stacked.ipynb
     """
-    return dout if cache is None else dout * cache
+    if cache is None:
+        return check_array(dout, "dout")
+    check_array(dout, "dout", cache.shape, dims="(the shape of dropout_forward's x)",
+                dtype=cache.dtype)
+    return dout * cache
 
 # %% ../notebooks/19_stacked.ipynb #st-forward
 def stacked_forward(x, h0, C0, layers, *, dropout=0.0, rng=None, mode="eval"):

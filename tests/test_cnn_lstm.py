@@ -349,3 +349,12 @@ def test_live_rerun_matches_stored_seed_0(results):
     stored = next(r for r in results["runs"] if (r["name"], r["seed"]) == ("cnn_lstm", 0))
     assert live["params"] == stored["params"]
     assert max(abs(a - b) for a, b in zip(live["val"], stored["val"][:2])) <= 0.02
+
+
+def test_init_and_to_torch_errors():
+    with pytest.raises(TypeError, match="dtype must be float32 or float64; got int64"):
+        init_conv1d(2, 3, 4, np.random.default_rng(0), dtype=np.int64)
+    with pytest.raises(TypeError, match="params must be a dict"):
+        conv1d_to_torch([np.zeros((2, 2, 3))])
+    with pytest.raises(ValueError, match=r"params must hold 'W' and 'b'; missing \['b'\]"):
+        conv1d_to_torch({"W": np.zeros((2, 2, 3))})

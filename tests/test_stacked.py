@@ -233,6 +233,16 @@ def test_dropout_drops_about_p_and_backward_uses_the_mask():
     assert dropout_backward(x, None) is x
 
 
+def test_dropout_backward_rejects_a_gradient_of_another_shape_or_dtype():
+    _, mask = dropout_forward(np.ones((2, 3)), 0.5, np.random.default_rng(0), "train")
+    with pytest.raises(ValueError, match=r"dout must have shape .* = \(2, 3\); got \(3, 2\)"):
+        dropout_backward(np.ones((3, 2)), mask)
+    with pytest.raises(TypeError, match="dout must have dtype float64"):
+        dropout_backward(np.ones((2, 3), np.float32), mask)
+    with pytest.raises(TypeError, match="dout must be a numpy.ndarray"):
+        dropout_backward([1.0], None)
+
+
 def test_eval_mode_is_deterministic_and_train_mode_is_not():
     rng = np.random.default_rng(6)
     layers, x, h0, C0 = random_stack(rng, 3, 5, 2, 4, 2)
