@@ -174,6 +174,24 @@ def test_model_argument_errors():
         model.run(np.zeros((1, 3, 7), dtype=np.float32))
 
 
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: NextSymbolModel(0, np.random.default_rng(0), "lstm"), ValueError, "at least 1"),
+    (lambda: NextSymbolModel(4, np.random.default_rng(0), "lstm", carry="yes"), TypeError,
+     "True or False"),
+    (lambda: NextSymbolModel(4, np.random.default_rng(0), "lstm").reset(0), ValueError,
+     "at least 1"),
+    (lambda: window_scores(NextSymbolModel(4, np.random.default_rng(0), "lstm"),
+                           ReberStream(1, np.random.default_rng(0)), 0, 10), ValueError,
+     "at least 1"),
+    (lambda: string_scores(NextSymbolModel(4, np.random.default_rng(0), "lstm"),
+                           ReberStream(1, np.random.default_rng(0)), 0), ValueError,
+     "at least 1"),
+])
+def test_more_argument_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
 def test_score_functions():
     model = NextSymbolModel(4, np.random.default_rng(0), "lstm")
     stream = ReberStream(3, np.random.default_rng(1))
