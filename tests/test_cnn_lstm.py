@@ -358,3 +358,10 @@ def test_init_and_to_torch_errors():
         conv1d_to_torch([np.zeros((2, 2, 3))])
     with pytest.raises(ValueError, match=r"params must hold 'W' and 'b'; missing \['b'\]"):
         conv1d_to_torch({"W": np.zeros((2, 2, 3))})
+
+
+def test_model_rejects_sequences_too_short_to_pool():
+    model = CNNLSTMModel(1, 2, 10, 4, 2, np.random.default_rng(0), pool=5)
+    with pytest.raises(ValueError, match=r"x has T = 12 steps, so the convolution gives "
+                                         r"T' = 3 outputs, fewer than pool = 5"):
+        model.predict(np.zeros((1, 12, 1)))
