@@ -745,7 +745,7 @@ def string_scores(model, stream, n_strings):
     if stream.steps:
         raise ValueError(f"stream must be fresh (it has already returned "
                          f"{stream.steps} steps)")
-    c = stream.chunk(25 * n_strings)   # strings average about 12 symbols (chapter 3)
+    c = stream.chunk(25 * n_strings)   # strings average about 12 symbols
     logits, _, _ = _forward_from(model, c.x, _zero_state(model, stream.n))
     good = legal_correct(logits, c.legal) | ~_scored_steps(c)
     index = np.cumsum(c.start, axis=1) - 1          # which string each step is in
