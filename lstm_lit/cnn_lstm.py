@@ -258,8 +258,8 @@ class CNNLSTMModel(SequenceModel):
         a, conv_cache = conv1d_forward(x, p["Wc"], p["bc"], self.stride, self.padding)
         if a.shape[1] < self.pool:
             raise ValueError(f"x has T = {x.shape[1]} steps, so the convolution gives "
-                             f"T' = {a.shape[1]} outputs, fewer than pool = {self.pool}; "
-                             f"the sequences must be longer")
+                             f"T' = {a.shape[1]} outputs, fewer than "
+                             f"pool = {self.pool}; the sequences must be longer")
         z, relu_cache = relu_forward(a)
         pool_cache = None
         if self.pool > 1:
