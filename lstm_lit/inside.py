@@ -54,9 +54,10 @@ SPEAKER_LINE = re.compile(r"^[A-Z][A-Z0-9 ,.'&-]*:$")
 def text_features(text):
     """Features of every character of a cleaned play text (chapter 24's ``clean_play``).
 
-    Returns a dict name -> (L,) float64 array, L = len(text), the value at the position of
-    character text[t] (what the model has just read at step t):
-    "column": its position in its line (0 for the first character; a newline ends a line);
+    Returns a dict name -> (L,) float64 array, L = len(text), the value at the position
+    of character text[t] (what the model has just read at step t):
+    "column": its position in its line (0 for the first character; a newline ends a
+    line);
     "speaker": 1 inside a speaker line ("NAME:", capitals and a colon), else 0;
     "after_punct": 1 when the previous character is one of PUNCTUATION, else 0;
     "word_pos": its position in a word of letters (1 for the first letter), 0 outside
@@ -106,7 +107,8 @@ def cell_correlations(acts, feature):
 
 
 def saturation(gate, low=0.1, high=0.9):
-    """How saturated a gate is: (fraction of entries below ``low``, fraction above ``high``).
+    """How saturated a gate is: (fraction of entries below ``low``, fraction above
+    ``high``).
 
     gate : array of sigmoid outputs in [0, 1], any shape. Returns two floats.
 
@@ -147,9 +149,12 @@ def cell_html(text, values, vmin=-1.0, vmax=1.0, n_levels=9):
             continue
         light = 97 - round(82 * k / (n_levels - 1))        # 97% (light) .. 15% (dark)
         fg = "#fff" if light < 55 else "#000"
+        # the line break inside the closing tag is not text: nothing shows, and the
+        # HTML source stays in short lines
         spans.append(f'<span style="background:hsl(210,45%,{light}%);color:{fg}">'
-                     f"{html.escape(ch)}</span>")
-    return ('<pre style="line-height:1.5;font-size:0.9em;white-space:pre">'
+                     f"{html.escape(ch)}</span\n>")
+    # the newline right after <pre> is ignored by HTML
+    return ('<pre style="line-height:1.5;font-size:0.9em">\n'
             + "".join(spans) + "</pre>")
 
 

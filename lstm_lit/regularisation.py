@@ -23,10 +23,11 @@ CURVE_CHARS = 40_000
 def overfit_data(vocab):
     """The chapter's small corpus, as index arrays.
 
-    Returns a dict: "train", the whole play(s) of SLICE_PLAYS (from the training split,
-    joined by a blank line); "train_curve", its first CURVE_CHARS characters (measured in
-    evaluation mode, like the validation text); "validation", the first CURVE_CHARS
-    characters of the validation split (plays never trained on). Each (L,) int64.
+    Returns a dict: "train", the whole play(s) of SLICE_PLAYS (from the training
+    split, joined by a blank line); "train_curve", its first CURVE_CHARS characters
+    (measured in evaluation mode, like the validation text); "validation", the first
+    CURVE_CHARS characters of the validation split (plays never trained on). Each (L,)
+    int64.
 
     Defined in: notebooks/27_regularisation.ipynb
     """
@@ -73,10 +74,11 @@ def train_curves(vocab, data, *, steps, every, seed, D=32, H=128, B=16, T=64, lr
 class DropoutCharLSTM(CharLSTM):
     """The character model of chapter 24 with dropout on its non-recurrent connections.
 
-    x (N, T) -> embedding (N, T, D) -> dropout p_embed -> LSTM -> h (N, T, H) -> dropout
-    p_out -> read-out -> logits (N, T, V). The recurrent path (h_{t-1}, C_{t-1} -> step t)
-    and the state carried between chunks never see a mask.
-    vocab, D, H, rng, dtype : as CharLSTM; p_embed, p_out : drop probabilities in [0, 1).
+    x (N, T) -> embedding (N, T, D) -> dropout p_embed -> LSTM -> h (N, T, H) ->
+    dropout p_out -> read-out -> logits (N, T, V). The recurrent path (h_{t-1},
+    C_{t-1} -> step t) and the state carried between chunks never see a mask.
+    vocab, D, H, rng, dtype : as CharLSTM; p_embed, p_out : drop probabilities in
+    [0, 1).
     ``forward``, ``loss_and_grads`` take mode="train" (masks drawn from the ``rng``
     argument) or mode="eval" (the default: no dropout, the same numbers as CharLSTM).
 
@@ -155,7 +157,8 @@ class RegTrainer(Trainer):
         super().__init__(model, data, B=B, T=T, lr=lr, max_norm=max_norm, rng=rng)
         if isinstance(weight_decay, bool) or not isinstance(
                 weight_decay, (int, float, np.floating)) or not weight_decay >= 0:
-            raise ValueError(f"weight_decay must be a number >= 0; got {weight_decay!r}")
+            raise ValueError(f"weight_decay must be a number >= 0; "
+                             f"got {weight_decay!r}")
         if isinstance(model, DropoutCharLSTM):
             _check_dropout(max(model.p_embed, model.p_out), dropout_rng, "train")
         self.weight_decay, self.dropout_rng = float(weight_decay), dropout_rng
