@@ -201,6 +201,8 @@ def test_score_functions():
         string_scores(model, stream, 5)
     with pytest.raises(TypeError, match="ReberStream"):
         window_scores(model, "stream", 2, 10)
+    with pytest.raises(TypeError, match="ReberStream"):
+        string_scores(model, "stream", 5)
     out = window_scores(model, ReberStream(2, np.random.default_rng(1)), 3, 20)
     assert all(len(v) == 3 for v in out.values())
     one = one_shot_scores(model, reber_batch(10, np.random.default_rng(2)))
