@@ -22,7 +22,8 @@ ABLATION_VARIANTS = ("V", "NIG", "NFG", "NOG", "NIAF", "NOAF", "NP", "CIFG")
 # %% ../notebooks/18_ablation.ipynb #abl-latest
 def _check_marks(marks):
     """Return ``marks`` as a pair of ints (lo, hi) with 1 <= lo <= hi."""
-    if isinstance(marks, (str, bytes)) or not hasattr(marks, "__len__") or len(marks) != 2:
+    if (isinstance(marks, (str, bytes)) or not hasattr(marks, "__len__")
+            or len(marks) != 2):
         raise TypeError(f"marks must be a pair (lo, hi) of ints; got {marks!r:.40}")
     for m in marks:
         if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)):
@@ -36,11 +37,11 @@ def _check_marks(marks):
 def latest_value_task(n, T, rng, marks=(2, 5), dtype=np.float64):
     """Remember the most recently marked value: a small task with continual input.
 
-    Each time step carries a pair (value, marker); values are uniform in [0, 1]. Between
-    ``lo`` and ``hi`` steps of each sequence (uniformly many, at distinct positions
-    drawn uniformly among steps 0 .. T - 2) are marked with 1.0; every other marker is
-    0. The target is the value at the *last* marked step: each new mark makes the
-    previously stored value worthless, with no reset between them.
+    Each time step carries a pair (value, marker); values are uniform in [0, 1].
+    Between ``lo`` and ``hi`` steps of each sequence (uniformly many, at distinct
+    positions drawn uniformly among steps 0 .. T - 2) are marked with 1.0; every other
+    marker is 0. The target is the value at the *last* marked step: each new mark
+    makes the previously stored value worthless, with no reset between them.
 
     n : number of sequences (>= 1); T : length, at least hi + 1; rng :
     np.random.Generator; marks : (lo, hi) ints, 1 <= lo <= hi; dtype : float32 or
@@ -150,15 +151,17 @@ def ablation_run(task, variant, seed, hp=ABLATION_HP):
     w_seed, data_seed, val_seed, test_seed = ablation_seeds(task, seed)
     cell = as_variant(variant)
     _, D, O, kind = ABLATION_TASKS[task]
-    x_val, y_val = ablation_batch(task, hp["val_size"], np.random.default_rng(val_seed), hp)
-    x_test, y_test = ablation_batch(task, hp["test_size"], np.random.default_rng(test_seed),
-                                    hp)
+    x_val, y_val = ablation_batch(task, hp["val_size"],
+                                  np.random.default_rng(val_seed), hp)
+    x_test, y_test = ablation_batch(task, hp["test_size"],
+                                    np.random.default_rng(test_seed), hp)
     data_rng = np.random.default_rng(data_seed)
     model = VariantModel(D, hp["H"], O, np.random.default_rng(w_seed), cell, kind=kind,
                          dtype=np.dtype(hp["dtype"]), forget_bias=hp["forget_bias"],
                          input_bias=hp["input_bias"])
-    record = {"task": task, "variant": variant if isinstance(variant, str) else str(cell),
-              "seed": int(seed), "params": int(sum(p.size for p in model.params.values()))}
+    name = variant if isinstance(variant, str) else str(cell)
+    n_params = int(sum(p.size for p in model.params.values()))
+    record = {"task": task, "variant": name, "seed": int(seed), "params": n_params}
     try:
         with contextlib.redirect_stdout(io.StringIO()):       # no progress lines
             hist = train(model, lambda step: ablation_batch(task, hp["batch_size"],
