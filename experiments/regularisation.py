@@ -15,9 +15,9 @@ draws the weights from default_rng(s), the epoch offsets from default_rng(1000 +
 for every setting) and the dropout masks from default_rng(2000 + s). Deterministic on a given machine;
 another CPU's float32 kernels change the last bits and the differences grow with training, so the
 chapter and tests/test_regularisation.py re-run only the first 200 updates and compare with a margin.
-About four minutes of one core in all ("cpu_seconds", summed over the settings; "seconds" is the
-wall time, longer on a shared machine). The settings are independent: --jobs 3 runs them in three
-processes at once, with the same results.
+About two and a half minutes of one core in all ("cpu_seconds", summed over the settings;
+"seconds" is the wall time, longer on a shared machine). The settings are independent: --jobs 3
+runs them in three processes at once, with the same results (the stored file was made so).
 """
 import os
 
