@@ -395,6 +395,10 @@ class Seq2Seq:
         h_enc, C, src_mask, _ = self._encode(src)
         N, S = src.shape
         max_len = S + 1 if max_len is None else max_len
+        if not isinstance(max_len, (int, np.integer)) or isinstance(max_len, bool) \
+                or max_len < 1:
+            raise ValueError(f"max_len must be a positive int (or None: S + 1); "
+                             f"got {max_len!r}")
         s, token = h_enc[:, -1], np.full(N, START)
         out = np.full((N, max_len), PAD, dtype=np.int64)
         weights = []
@@ -496,6 +500,11 @@ def attention_decoder_forward(x, h0, C0, h_enc, mask, Wx, Wh, b, W_a, U_a, v):
     """
     check_array(x, "x", (None, None, None), dims="(N, T, E)")
     N, T, E = x.shape
+    if T < 1:
+        raise ValueError(f"x must have at least one time step; got shape {x.shape}")
+    check_array(Wh, "Wh", (None, None), dims="(H, 4H)", dtype=x.dtype)
+    check_array(h0, "h0", (N, Wh.shape[0]), dims="(N, H)", dtype=x.dtype)
+    check_array(C0, "C0", (N, Wh.shape[0]), dims="(N, H)", dtype=x.dtype)
     check_array(h_enc, "h_enc", (N, None, None), dims="(N, S, He)", dtype=x.dtype)
     check_array(Wx, "Wx", (E + h_enc.shape[2], None), dims="(E + He, 4H)",
                 dtype=x.dtype)

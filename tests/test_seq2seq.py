@@ -256,6 +256,25 @@ def test_attention_decoder_gradient_check():
         attention_decoder_forward(x[:, :, :1], *args[1:])
 
 
+def test_attention_decoder_names_the_wrong_argument():
+    rng = np.random.default_rng(5)
+    N, S, H, He, E, T = 2, 4, 3, 3, 2, 3
+    h_enc, mask = rng.standard_normal((N, S, He)), np.ones((N, S), dtype=bool)
+    p = init_lstm(E + He, H, rng)
+    att = (rng.standard_normal((H, H)), rng.standard_normal((He, H)),
+           rng.standard_normal(H))
+    x, h0 = rng.standard_normal((N, T, E)), rng.standard_normal((N, H))
+    with pytest.raises(ValueError, match=r"h0 must have shape \(N, H\) = \(2, 3\)"):
+        attention_decoder_forward(x, h0[:1], h0, h_enc, mask, p["Wx"], p["Wh"], p["b"],
+                                  *att)
+    with pytest.raises(ValueError, match=r"C0 must have shape \(N, H\) = \(2, 3\)"):
+        attention_decoder_forward(x, h0, h0[:, :2], h_enc, mask, p["Wx"], p["Wh"],
+                                  p["b"], *att)
+    with pytest.raises(ValueError, match="at least one time step"):
+        attention_decoder_forward(x[:, :0], h0, h0, h_enc, mask, p["Wx"], p["Wh"],
+                                  p["b"], *att)
+
+
 # --- models ---
 
 @pytest.mark.parametrize("cls", [Seq2Seq, AttentionSeq2Seq])
@@ -298,6 +317,14 @@ def test_model_rejects_bad_batches():
         model.loss_and_grads(src, tgt + V)
     with pytest.raises(ValueError, match="right-padded"):
         model.loss_and_grads(np.array([[4, PAD, 5]] * 3), tgt)
+
+
+@pytest.mark.parametrize("max_len", [0, -1, 2.5, True])
+def test_translate_rejects_bad_max_len(max_len):
+    model = Seq2Seq(4, 5, np.random.default_rng(0))
+    src, _ = reversal_task(2, np.random.default_rng(1), 3, 4)
+    with pytest.raises(ValueError, match=r"max_len must be a positive int.*got"):
+        model.translate(src, max_len=max_len)
 
 
 # --- task helpers ---
