@@ -321,7 +321,7 @@ class Seq2Seq:
         self.params["W_y"] = rng.uniform(-k, k, size=(H, V)).astype(dtype)
         self.params["b_y"] = np.zeros(V, dtype=dtype)
 
-    # --- the decoder: the three methods AttentionSeq2Seq replaces ---
+    # --- the decoder: the four methods AttentionSeq2Seq replaces ---
     def _init_decoder(self, E, H, rng, dtype):
         dec = init_lstm(E, H, rng, dtype=dtype)
         return {"dec_Wx": dec["Wx"], "dec_Wh": dec["Wh"], "dec_b": dec["b"]}
