@@ -1,10 +1,11 @@
 """Tests of lstm_lit.ablation (chapter 18: which parts of the LSTM matter) and of
 experiments/ablation.json.
 
-The switchable cell itself lives in lstm_lit.variants, whose tests (tests/test_variants.py, the
-lead's) gradient-check every named variant and every switch alone. Here: that Greff et al.'s
-eight cells are what the chapter says, the continual task's generator and its errors, the recipe's
-helpers, and the committed results file, with one of its runs repeated live.
+The switchable cell itself lives in lstm_lit.variants, whose tests
+(tests/test_variants.py, the lead's) gradient-check every named variant and every
+switch alone. Here: that V and seven of Greff et al.'s variants are what the chapter
+says, the continual task's generator and its errors, the recipe's helpers, and the
+committed results file, with one of its runs repeated live.
 """
 import dataclasses
 import json
@@ -13,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstm_lit.ablation import (ABLATION_HP, ABLATION_INTERVALS, ABLATION_SEEDS, ABLATION_TASKS,
-                               ABLATION_VARIANTS, ablation_batch, ablation_run, ablation_score,
-                               ablation_seeds, latest_value_task)
+from lstm_lit.ablation import (ABLATION_HP, ABLATION_INTERVALS, ABLATION_SEEDS,
+                               ABLATION_TASKS, ABLATION_VARIANTS, ablation_batch,
+                               ablation_run, ablation_score, ablation_seeds,
+                               latest_value_task)
 from lstm_lit.variants import VARIANTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +37,8 @@ LIVE = ("interval", "NP", 0)
 def test_each_greff_cell_changes_one_switch_of_v(name, switch):
     V, cell = VARIANTS["V"], VARIANTS[name]
     assert V.peepholes
-    changed = [f.name for f in dataclasses.fields(V) if getattr(V, f.name) != getattr(cell, f.name)]
+    changed = [f.name for f in dataclasses.fields(V)
+               if getattr(V, f.name) != getattr(cell, f.name)]
     assert changed == [switch]
 
 
@@ -46,7 +49,8 @@ def test_the_ablation_covers_v_and_seven_variants():
 
 # --- the continual task ---
 
-@pytest.mark.parametrize("T, marks", [(40, (2, 5)), (3, (1, 2)), (10, (9, 9)), (7, (1, 1))])
+@pytest.mark.parametrize("T, marks", [(40, (2, 5)), (3, (1, 2)), (10, (9, 9)),
+                                      (7, (1, 1))])
 def test_latest_value_task_targets_the_last_mark(T, marks):
     x, y = latest_value_task(2000, T, np.random.default_rng(0), marks=marks)
     assert x.shape == (2000, T, 2) and y.shape == (2000, 1) and x.dtype == np.float64
@@ -126,10 +130,11 @@ class _Constant:
 
 def test_scores():
     y = np.array([[0.5], [0.2], [0.9]])
-    assert ablation_score("adding", _Constant(np.array([[0.53], [0.25], [0.1]])), None, y) == (
-        pytest.approx(1 / 3))
+    pred = _Constant(np.array([[0.53], [0.25], [0.1]]))
+    assert ablation_score("adding", pred, None, y) == pytest.approx(1 / 3)
     labels = np.array([0, 2, 2, 1])
-    assert ablation_score("interval", _Constant(np.array([0, 2, 1, 1])), None, labels) == 0.75
+    pred = _Constant(np.array([0, 2, 1, 1]))
+    assert ablation_score("interval", pred, None, labels) == 0.75
 
 
 def test_ablation_run_rejects_unknown_names_before_training():
@@ -170,8 +175,8 @@ def test_results_file_records_how_it_was_made(results):
 def test_results_file_is_complete_and_consistent(results):
     runs = results["runs"]
     keys = [(r["task"], r["variant"], r["seed"]) for r in runs]
-    assert sorted(keys) == sorted((t, v, s) for t in ABLATION_TASKS for v in ABLATION_VARIANTS
-                                  for s in ABLATION_SEEDS)
+    assert sorted(keys) == sorted((t, v, s) for t in ABLATION_TASKS
+                                  for v in ABLATION_VARIANTS for s in ABLATION_SEEDS)
     hp = ABLATION_HP
     for r in runs:
         assert 0.0 <= r["test"] <= 1.0
@@ -196,5 +201,6 @@ def test_the_live_run_reproduces_the_stored_one(results):
     live = ablation_run(task, variant, seed)
     assert live["params"] == stored["params"]
     assert stored["stop_step"] is not None and live["stop_step"] is not None
-    assert abs(live["stop_step"] - stored["stop_step"]) <= 2 * ABLATION_HP["check_every"]
+    margin = 2 * ABLATION_HP["check_every"]
+    assert abs(live["stop_step"] - stored["stop_step"]) <= margin
     assert abs(live["test"] - stored["test"]) <= 0.03
