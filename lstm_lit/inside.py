@@ -52,7 +52,8 @@ SPEAKER_LINE = re.compile(r"^[A-Z][A-Z0-9 ,.'&-]*:$")
 
 
 def text_features(text):
-    """Features of every character of a cleaned play text (chapter 24's ``clean_play``).
+    """Features of every character of a cleaned play text
+    (``lstm_lit.charlm.clean_play``).
 
     Returns a dict name -> (L,) float64 array, L = len(text), the value at the position
     of character text[t] (what the model has just read at step t):

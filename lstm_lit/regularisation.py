@@ -72,7 +72,7 @@ def train_curves(vocab, data, *, steps, every, seed, D=32, H=128, B=16, T=64, lr
 
 # %% ../notebooks/27_regularisation.ipynb #reg-model
 class DropoutCharLSTM(CharLSTM):
-    """The character model of chapter 24 with dropout on its non-recurrent connections.
+    """lstm_lit.charlm's CharLSTM with dropout on its non-recurrent connections.
 
     x (N, T) -> embedding (N, T, D) -> dropout p_embed -> LSTM -> h (N, T, H) ->
     dropout p_out -> read-out -> logits (N, T, V). The recurrent path (h_{t-1},
@@ -138,7 +138,7 @@ DECAYED = ("W_embed", "Wx", "Wh", "W_y")   # weight matrices; the biases are not
 
 
 class RegTrainer(Trainer):
-    """Chapter 24's Trainer with dropout (training mode) and L2 weight decay.
+    """lstm_lit.charlm's Trainer with dropout (training mode) and L2 weight decay.
 
     Each step adds weight_decay * W to the gradient of every weight matrix in DECAYED
     (the gradient of (weight_decay / 2) ||W||^2), before the global-norm clipping and
