@@ -72,6 +72,8 @@ def encode_text(text, max_len=None):
 
     Defined in: notebooks/30_classification.ipynb
     """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str; got {type(text).__name__}")
     index = {c: i for i, c in enumerate(ALPHABET)}
     kept = [index[c] for c in " ".join(text.lower().split()) if c in index]
     return np.array(kept[:max_len], dtype=np.int64)
@@ -107,6 +109,9 @@ def one_hot_batch(seqs, K, dtype=np.float64):
                          "least one sequence")
     x = np.zeros((len(seqs), lengths.max(), K), dtype=dtype)
     for n, s in enumerate(seqs):
+        if not np.issubdtype(np.asarray(s).dtype, np.integer):
+            raise TypeError(f"sequence {n} must hold integer symbols; got dtype "
+                            f"{np.asarray(s).dtype}")
         if s.min() < 0 or s.max() >= K:
             raise ValueError(f"sequence {n} holds a symbol outside [0, {K})")
         x[n, np.arange(len(s)), s] = 1
@@ -180,8 +185,12 @@ def confusion_matrix(y, pred, K):
 
     Defined in: notebooks/30_classification.ipynb
     """
+    y, pred = np.asarray(y), np.asarray(pred)
+    for name, v in (("y", y), ("pred", pred)):
+        if v.size and (v.min() < 0 or v.max() >= K):
+            raise ValueError(f"{name} holds a class outside [0, {K})")
     counts = np.zeros((K, K), dtype=np.int64)
-    np.add.at(counts, (np.asarray(y), np.asarray(pred)), 1)
+    np.add.at(counts, (y, pred), 1)
     return counts
 
 # %% ../notebooks/30_classification.ipynb #5a12847d

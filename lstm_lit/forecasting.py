@@ -171,6 +171,12 @@ class Scaler:
         return z * self.std + self.mean
 
 # %% ../notebooks/29_forecasting.ipynb #0f4137ed
+def _check_count(name, value):
+    """Raise ValueError unless value is an int >= 1 (a window, horizon or period)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+
+
 def make_windows(series, window, horizon=1):
     """Every (input window, following values) pair of a series.
 
@@ -183,10 +189,8 @@ def make_windows(series, window, horizon=1):
     Defined in: notebooks/29_forecasting.ipynb
     """
     check_array(series, "series", (None,), dims="(T,)")
-    for name, value in (("window", window), ("horizon", horizon)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or (
-                value < 1):
-            raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+    _check_count("window", window)
+    _check_count("horizon", horizon)
     T = len(series)
     if window + horizon > T:
         raise ValueError(f"window + horizon = {window} + {horizon} = "
@@ -207,6 +211,7 @@ def persistence_forecast(X, horizon):
     Defined in: notebooks/29_forecasting.ipynb
     """
     check_array(X, "X", (None, None), dims="(N, L)")
+    _check_count("horizon", horizon)
     return np.repeat(X[:, -1:], horizon, axis=1)
 
 
@@ -220,6 +225,8 @@ def seasonal_naive_forecast(X, horizon, period):
     Defined in: notebooks/29_forecasting.ipynb
     """
     check_array(X, "X", (None, None), dims="(N, L)")
+    _check_count("horizon", horizon)
+    _check_count("period", period)
     L = X.shape[1]
     if period > L:
         raise ValueError(f"the window (L = {L}) must cover one period ({period})")
@@ -253,6 +260,7 @@ def recursive_forecast(one_step, X, horizon):
     Defined in: notebooks/29_forecasting.ipynb
     """
     check_array(X, "X", (None, None), dims="(N, L)")
+    _check_count("horizon", horizon)
     window, out = X.copy(), []
     for _ in range(horizon):
         y_next = np.asarray(one_step(window)).reshape(len(X))

@@ -42,6 +42,8 @@ def test_encode_text():
     codes = cl.encode_text("O  Romeo!\n42", max_len=20)
     assert "".join(cl.ALPHABET[i] for i in codes) == "o romeo! "[:len(codes)]
     assert codes.dtype == np.int64 and len(cl.encode_text("abcdef", max_len=3)) == 3
+    with pytest.raises(TypeError, match="text must be a str"):
+        cl.encode_text(None)
 
 
 def test_label_indices_rejects_unknown_labels():
@@ -60,6 +62,8 @@ def test_one_hot_batch_and_bag():
         cl.one_hot_batch([np.array([0, 3])], 3)
     with pytest.raises(ValueError, match="at least one symbol"):
         cl.one_hot_batch([np.array([], dtype=np.int64)], 3)
+    with pytest.raises(TypeError, match="integer symbols"):
+        cl.one_hot_batch([np.array([0.0, 1.0])], 3)
 
 
 def test_softmax_regression_gradients():
@@ -78,6 +82,8 @@ def test_accuracy_interval_and_confusion():
     assert cl.confusion_matrix(y, np.array([0, 1, 1, 1]), 2).tolist() == [[1, 1], [0, 2]]
     with pytest.raises(ValueError, match="same shape"):
         cl.accuracy_interval(y, y[:3])
+    with pytest.raises(ValueError, match=r"pred holds a class outside \[0, 2\)"):
+        cl.confusion_matrix(y, np.array([0, 2, 1, 1]), 2)
 
 
 def test_negation_task_bags_say_nothing():

@@ -111,6 +111,17 @@ def test_persistence_and_seasonal_naive():
         fc.seasonal_naive_forecast(X, 6, 9)
 
 
+@pytest.mark.parametrize("call, name", [
+    (lambda X: fc.persistence_forecast(X, 0), "horizon"),
+    (lambda X: fc.seasonal_naive_forecast(X, 0, 2), "horizon"),
+    (lambda X: fc.seasonal_naive_forecast(X, 2, 0), "period"),
+    (lambda X: fc.recursive_forecast(lambda w: w[:, -1], X, 1.5), "horizon"),
+])
+def test_forecasts_reject_bad_horizons_and_periods(call, name):
+    with pytest.raises(ValueError, match=f"{name} must be an int >= 1"):
+        call(np.ones((3, 5)))
+
+
 def test_linear_ar_recovers_an_exact_recursion_and_recursive_matches_direct():
     w = 0.3                                            # s_t = 2 cos(w) s_{t-1} - s_{t-2} + c
     s = np.sin(w * np.arange(200) + 0.4) + 2.0
