@@ -114,7 +114,14 @@ def test_committed_model_cells():
             for name, f in feats.items() for q in ("C", "h")}
     assert best["column", "C"] > 0.75 and best["column", "h"] > 0.75
     assert best["speaker", "h"] > 0.55 and best["word_pos", "C"] > 0.5
-    assert max(best["after_punct", q] for q in "Ch") < 0.45
+    assert max(best[name, q] for name in ("after_punct", "newline") for q in "Ch") < 0.4
+    # the speaker unit of h is the line counter of C, seen through tanh
+    j_col = int(np.argmax(np.abs(cell_correlations(acts["C"], feats["column"]))))
+    j_spk = int(np.argmax(np.abs(cell_correlations(acts["h"], feats["speaker"]))))
+    on = feats["speaker"] > 0
+    assert j_spk == j_col and (acts["C"][on, j_col] > 0).mean() > 0.9
+    assert (acts["C"][~on, j_col] > 0).mean() < 0.015
+    assert acts["f"][feats["newline"] > 0, j_col].mean() < 0.1
     lo_i, hi_i = saturation(acts["i"])
     lo_o, hi_o = saturation(acts["o"])
     assert lo_i < 0.08 and 0.6 < hi_i < 0.75 and 0.28 < lo_o < 0.38 and 0.4 < hi_o < 0.5
