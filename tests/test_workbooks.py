@@ -1,0 +1,121 @@
+"""The workbooks (tools/make_workbook.py) grade for real.
+
+For every chapter that exports code:
+(a) its workbook, executed like the chapter (fresh kernel, cwd notebooks/), stops at its first
+    failing cell, and that failure is a stub's NotImplementedError with its hint: no cell before
+    it fails, and execution stops there (cheap: the kernel never runs the rest);
+(b) putting the reference bodies back (read from lstm_lit/, the exported library) gives the
+    chapter's own source, cell for cell. The chapter passes nbval strict (`make nbval`), so the
+    restored workbook passes every check the chapter makes.
+Plus the tool's clear errors on bad input.
+"""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import make_workbook as mw  # noqa: E402
+
+CHAPTERS = [p for p in mw.chapters()
+            if any(mw._is_export(c) for c in nbformat.read(p, as_version=4).cells)]
+IDS = [p.stem for p in CHAPTERS]
+
+
+def test_every_chapter_with_code_has_a_workbook():
+    assert len(CHAPTERS) >= 25
+    no_code = sorted(set(p.name for p in mw.chapters()) - set(p.name for p in CHAPTERS))
+    for name in no_code:
+        with pytest.raises(mw.WorkbookError, match="no '#| export' cell"):
+            mw.make_workbook(ROOT / "notebooks" / name)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_restoring_the_reference_gives_the_chapter_back(path):
+    workbook, stubbed = mw.make_workbook(path)
+    assert stubbed, path.name
+    chapter = nbformat.read(path, as_version=4)
+    assert sum(mw.MARKER in c.source for c in workbook.cells) > 0
+    assert all(not c.get("outputs") for c in workbook.cells if c.cell_type == "code")
+    restored = mw.restore(workbook, mw._default_module(chapter, path))
+    assert len(restored.cells) == len(chapter.cells)
+    for ours, theirs in zip(restored.cells, chapter.cells):
+        assert ours.source == theirs.source, f"{path.name}, cell {theirs.get('id')}"
+    # no later cell re-imports a stubbed name from the library (it would hide the stub)
+    assert mw.check_imports(path, stubbed) == []
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """One kernel for every workbook (a start-up each would cost ~1-2 s x 28): each workbook
+    starts with `%reset -f`, so it sees no name of the one before; cwd notebooks/ as nbval."""
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    with client.setup_kernel():
+        yield client
+
+
+def _run_until_first_error(client, nb):
+    """Execute cell by cell; return (index of the first failing cell, its error output)."""
+    client.nb = nb
+    client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            client.execute_cell(cell, index)
+        except CellExecutionError:
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            return index, errors[0]
+    return None, None
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_workbook_stops_at_a_stub(path, kernel):
+    workbook, stubbed = mw.make_workbook(path)
+    start = time.perf_counter()
+    index, error = _run_until_first_error(kernel, workbook)
+    seconds = time.perf_counter() - start
+    assert index is not None, f"{path.name}: the workbook ran to the end with its stubs"
+    assert error.ename == "NotImplementedError", (path.name, error.ename, error.evalue)
+    assert error.evalue.startswith(mw.MARKER), (path.name, error.evalue)
+    name = error.evalue.split("write the body of ", 1)[1].split("()", 1)[0]
+    assert name in stubbed
+    print(f"{path.name}: stops at cell {index} on {name}() after {seconds:.1f} s")
+
+
+def test_bad_input_errors(tmp_path):
+    chapter = ROOT / "notebooks" / "01_neurons.ipynb"
+    with pytest.raises(mw.WorkbookError, match="exports no function.*named sigmod"):
+        mw.make_workbook(chapter, only={"sigmod"})
+    nb, stubbed = mw.make_workbook(chapter, only={"sigmoid"})
+    assert stubbed == ["sigmoid"]
+    empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(empty, tmp_path / "99_empty.ipynb")
+    with pytest.raises(mw.WorkbookError, match="no '#| export' cell"):
+        mw.make_workbook(tmp_path / "99_empty.ipynb")
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "make_workbook.py"),
+                          str(tmp_path / "99_empty.ipynb"), "--out", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and "nothing to turn into a workbook" in run.stderr
+
+
+def test_exercise_tag_and_methods(tmp_path):
+    src = ('#| export\nclass Model:\n    """A model."""\n\n    def __init__(self, H):\n'
+           '        """Keep H."""\n        self.H = H\n\n    def _private(self):\n'
+           '        return 1\n\n    def forward(self, x):\n        raise NotImplementedError\n')
+    cells = [nbformat.v4.new_code_cell("#| default_exp neurons"),
+             nbformat.v4.new_code_cell(src),
+             nbformat.v4.new_code_cell("# Exercise: compute y\ny = 2 * 3",
+                                       metadata={"tags": [mw.EXERCISE_TAG]})]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "99_x.ipynb")
+    nb, stubbed = mw.make_workbook(tmp_path / "99_x.ipynb")
+    assert stubbed[0] == "Model.__init__" and stubbed[1].startswith("exercise cell")
+    assert "self.H = H" not in nb.cells[1].source and "return 1" in nb.cells[1].source
+    assert nb.cells[2].source.startswith("# Exercise: compute y\nraise NotImplementedError(")

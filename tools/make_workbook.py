@@ -1,0 +1,329 @@
+"""Turn the book's chapters into workbooks: the exported code with its bodies removed.
+
+Usage:
+    python tools/make_workbook.py                       every chapter -> _build/workbooks/
+    python tools/make_workbook.py notebooks/10_lstm.ipynb [--only lstm_forward ...]
+    python tools/make_workbook.py --out DIR ...
+
+What a workbook is. For every function defined in an `#| export` cell, and every method of a
+class defined there, the body is replaced by a stub that raises NotImplementedError with a
+hint (the function's name and the first line of its docstring); the signature, decorators and
+docstring stay. Code cells tagged `workbook-exercise` are replaced whole by such a stub (their
+leading comment lines kept). Everything else stays as it is, above all the chapter's own checks
+(gradient checks, values computed by hand, PyTorch fixtures, training results), which now call
+the learner's functions: an export cell defines its functions in the notebook's namespace, and
+the cells after it use those names. Outputs are cleared.
+
+What is not stubbed: helpers whose names start with `_` (input checks and plumbing; `__init__`
+and `__call__` are stubbed), bodies that are only a docstring, `pass`, `...` or a bare
+`raise NotImplementedError` (abstract methods), and one-line `def f(): return x` bodies.
+
+Functions that a chapter only imports (`from lstm_lit.lstm import lstm_forward`) are the
+reference library's: the learner is not asked to write them, and library functions call the
+reference versions, not the learner's (e.g. `lstm_lit.training.train` calls the model object it
+is given, so a learner's model class is used, but `LSTMModel` from the library calls the library's
+`lstm_forward`). `check_imports` lists any stubbed name that a later cell of the same chapter
+re-imports from lstm_lit (it would hide the learner's version); none does today.
+
+Why not nbgrader. nbgrader (the ecosystem's standard) marks solutions by hand with
+`### BEGIN SOLUTION` / `### END SOLUTION` in a source notebook and grades through its own
+database and Jupyter server extension (`pip download nbgrader` pulls about 100 packages, 74 MB,
+among them jupyterlab, jupyter_server, SQLAlchemy and alembic). Here the chapter *is* the source:
+the markers would be typed into every exported function of 28 chapters and copied by nbdev into
+the library as comments, and the book's own checks already do the grading. So this generator
+(standard library `ast` plus nbformat, both already used by the book) finds the bodies itself,
+and `restore` puts them back from the exported library, which the test suite uses to prove that
+the round trip gives the chapter back cell for cell.
+"""
+import argparse
+import ast
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+LIBRARY = ROOT / "lstm_lit"
+DEFAULT_OUT = ROOT / "_build" / "workbooks"
+EXERCISE_TAG = "workbook-exercise"
+MARKER = "Workbook:"  # starts every stub's message; `restore` recognises stubs by it
+STUBBED_DUNDERS = {"__init__", "__call__"}
+
+_EXPORT = re.compile(r"^#\|\s*export\b[ \t]*(\S*)", re.MULTILINE)
+_DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)", re.MULTILINE)
+
+
+class WorkbookError(ValueError):
+    """A chapter cannot be turned into a workbook (the message says why)."""
+
+
+def _is_export(cell):
+    return cell.cell_type == "code" and _EXPORT.search(cell.source) is not None
+
+
+def _docstring_node(node):
+    body = node.body
+    if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)):
+        return body[0]
+    return None
+
+
+def _is_trivial(stmts):
+    """Nothing to write: only `pass`, `...` or a bare `raise NotImplementedError`."""
+    if not stmts:
+        return True
+    if len(stmts) > 1:
+        return False
+    s = stmts[0]
+    if isinstance(s, ast.Pass):
+        return True
+    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is ...:
+        return True
+    if isinstance(s, ast.Raise) and s.exc is not None:
+        exc = s.exc.func if isinstance(s.exc, ast.Call) else s.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
+
+
+def _candidates(tree):
+    """(qualified name, function node) for every top-level function and method."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield f"{node.name}.{item.name}", item
+
+
+def _stub_worthy(qualname, node):
+    name = qualname.rsplit(".", 1)[-1]
+    if name.startswith("_") and name not in STUBBED_DUNDERS:
+        return False
+    doc = _docstring_node(node)
+    rest = node.body[1:] if doc else node.body
+    if _is_trivial(rest):
+        return False
+    return rest[0].lineno > node.lineno  # a one-line `def f(): return x` is left alone
+
+
+def _body_span(node):
+    """0-based [start, stop) line range of the body after the docstring."""
+    doc = _docstring_node(node)
+    start = doc.end_lineno if doc else node.body[0].lineno - 1
+    return start, node.body[-1].end_lineno
+
+
+def _first_doc_line(node):
+    doc = ast.get_docstring(node)
+    return doc.strip().splitlines()[0].strip() if doc else ""
+
+
+def _stub_line(qualname, node, lines):
+    start, _ = _body_span(node)
+    first = node.body[1] if _docstring_node(node) else node.body[0]
+    indent = lines[first.lineno - 1][: first.col_offset]
+    hint = f"{MARKER} write the body of {qualname}()"
+    goal = _first_doc_line(node)
+    if goal:
+        hint += f" -- {goal}"
+    hint += " See the text above this cell."
+    one = f"{indent}raise NotImplementedError({hint!r})"
+    if len(one) <= 88:
+        return one
+    width = 88 - len(indent) - 8
+    parts = textwrap.wrap(hint, width, drop_whitespace=False) or [hint]
+    body = "\n".join(f"{indent}    {part!r}" for part in parts)
+    return f"{indent}raise NotImplementedError(\n{body})"
+
+
+def stub_source(source, only=None):
+    """Return (new source, [stubbed qualified names]) for one export cell's source."""
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    spans = []
+    for qualname, node in _candidates(tree):
+        if only is not None and qualname not in only and qualname.split(".")[0] not in only:
+            continue
+        if _stub_worthy(qualname, node):
+            spans.append((qualname, node, _body_span(node)))
+    for qualname, node, (start, stop) in sorted(spans, key=lambda s: -s[2][0]):
+        lines[start:stop] = [_stub_line(qualname, node, lines)]
+    return "\n".join(lines), [q for q, _, _ in spans]
+
+
+def _exercise_stub(cell, chapter):
+    head = []
+    for line in cell.source.split("\n"):
+        if not line.startswith("#"):
+            break
+        head.append(line)
+    hint = f"{MARKER} this exercise cell of {chapter} is yours to write."
+    return "\n".join(head + [f"raise NotImplementedError({hint!r})"])
+
+
+def module_of(cell, default):
+    m = _EXPORT.search(cell.source)
+    return (m.group(1) or default) if m else None
+
+
+def _default_module(nb, path):
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            m = _DEFAULT_EXP.search(cell.source)
+            if m:
+                return m.group(1)
+    raise WorkbookError(f"{path.name}: no '#| default_exp' cell, so no exported module")
+
+
+def make_workbook(path, only=None):
+    """Return (workbook notebook, [stubbed names]) for one chapter.
+
+    Raises WorkbookError if the chapter has no exported function to stub, or if a name in
+    `only` is not a function, class or method exported by this chapter.
+    """
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    exported = [c for c in nb.cells if _is_export(c)]
+    tagged = [c for c in nb.cells
+              if c.cell_type == "code" and EXERCISE_TAG in c.metadata.get("tags", [])]
+    if not exported and not tagged:
+        raise WorkbookError(
+            f"{path.name} has no '#| export' cell and no cell tagged {EXERCISE_TAG!r}: "
+            "nothing to turn into a workbook")
+    if only is not None:
+        known = set()
+        for cell in exported:
+            for qualname, _ in _candidates(ast.parse(cell.source)):
+                known.update({qualname, qualname.split(".")[0]})
+        missing = sorted(set(only) - known)
+        if missing:
+            raise WorkbookError(
+                f"{path.name} exports no function, class or method named "
+                f"{', '.join(missing)}; it exports: {', '.join(sorted(known))}")
+    stubbed = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if _is_export(cell):
+            cell.source, names = stub_source(cell.source, only)
+            stubbed += names
+        elif cell in tagged and only is None:
+            cell.source = _exercise_stub(cell, path.stem)
+            stubbed.append(f"exercise cell {cell.get('id', '?')}")
+    if not stubbed:
+        raise WorkbookError(f"{path.name}: its exported cells define no function to stub")
+    nb.metadata["lstm_lit_workbook"] = {"chapter": path.name, "stubs": stubbed}
+    return nb, stubbed
+
+
+def _reference_bodies(module):
+    """{qualified name: body lines after the docstring} from the exported library module."""
+    source = (LIBRARY / (module.replace(".", "/") + ".py")).read_text()
+    lines = source.split("\n")
+    out = {}
+    for qualname, node in _candidates(ast.parse(source)):
+        if node.body:
+            start, stop = _body_span(node)
+            out[qualname] = lines[start:stop]
+    return out
+
+
+def restore(workbook, default_module):
+    """Put the reference bodies (read from lstm_lit/, the exported library) back into a
+    workbook's stubs. Exercise-cell stubs cannot be restored and raise WorkbookError."""
+    nb = nbformat.from_dict(workbook)
+    cache = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or MARKER not in cell.source:
+            continue
+        if not _is_export(cell):
+            raise WorkbookError("an exercise cell's stub has no reference in lstm_lit/")
+        module = module_of(cell, default_module)
+        if module not in cache:
+            cache[module] = _reference_bodies(module)
+        ref = cache[module]
+        lines = cell.source.split("\n")
+        stubs = []
+        for qualname, node in _candidates(ast.parse(cell.source)):
+            doc = _docstring_node(node)
+            rest = node.body[1:] if doc else node.body
+            if (len(rest) == 1 and isinstance(rest[0], ast.Raise)
+                    and MARKER in ast.get_source_segment(cell.source, rest[0])):
+                stubs.append((qualname, rest[0]))
+        for qualname, stmt in sorted(stubs, key=lambda s: -s[1].lineno):
+            if qualname not in ref:
+                raise WorkbookError(f"{qualname} is not in lstm_lit/{module}.py")
+            lines[stmt.lineno - 1: stmt.end_lineno] = ref[qualname]
+        cell.source = "\n".join(lines)
+    nb.metadata.pop("lstm_lit_workbook", None)
+    return nb
+
+
+def check_imports(path, stubbed):
+    """Stubbed names that a cell imports from lstm_lit *after* the export cell that defines
+    them: there the reference version would replace the learner's. (An import before the
+    definition is harmless: the export cell's `def` rebinds the name.)"""
+    nb = nbformat.read(path, as_version=4)
+    names = {s.split(".")[0] for s in stubbed}
+    defined = set()
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: not an import of ours
+            continue
+        if _is_export(cell):
+            defined |= {q.split(".")[0] for q, _ in _candidates(tree)} & names
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lstm_lit"):
+                for alias in node.names:
+                    if alias.name == "*" or alias.name in defined:
+                        found.append((cell.get("id"), node.module, alias.name))
+    return found
+
+
+def chapters():
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="chapters to convert (default: every chapter that exports code)")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="stub only these functions/classes/methods (Class.method)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    explicit = bool(args.notebooks)
+    paths = args.notebooks or chapters()
+    args.out.mkdir(parents=True, exist_ok=True)
+    skipped = []
+    for path in paths:
+        try:
+            nb, stubbed = make_workbook(path, None if args.only is None else set(args.only))
+        except WorkbookError as err:
+            if explicit:
+                sys.exit(f"make_workbook: error: {err}")
+            skipped.append(Path(path).name)
+            continue
+        target = args.out / Path(path).name
+        nbformat.write(nb, target)
+        print(f"{len(stubbed):3d} stubs  {target}")
+        for cell_id, module, name in check_imports(path, stubbed):
+            print(f"    warning: cell {cell_id} imports {name} from {module}: the reference "
+                  "version hides the learner's there")
+    if skipped:
+        print(f"no workbook (the chapter exports no code): {', '.join(skipped)}")
+
+
+if __name__ == "__main__":
+    main()
