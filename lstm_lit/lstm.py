@@ -325,7 +325,9 @@ def _as_numpy(v):
 def from_torch(state):
     """A torch ``nn.LSTM`` or ``nn.LSTMCell`` state dict -> fused parameters.
 
-    The ``nn.LSTM`` must have one layer and one direction, without projection.
+    The ``nn.LSTM`` must have one layer and one direction, without projection
+    (``lstm_lit.stacked.from_torch_layers`` converts several layers and both
+    directions).
     state : mapping with "weight_ih_l0" (4H, D), "weight_hh_l0" (4H, H) and optionally
     "bias_ih_l0", "bias_hh_l0" (4H,) (nn.LSTMCell: the same names without "_l0");
     values are torch tensors or arrays.
@@ -349,7 +351,8 @@ def from_torch(state):
     extra = sorted(keys - expected)
     if extra:
         raise ValueError("only one-layer, one-direction LSTMs without projection are "
-                         f"supported; unexpected keys {extra}")
+                         "supported here (lstm_lit.stacked.from_torch_layers reads "
+                         f"several layers and both directions); unexpected keys {extra}")
     arrays = {k: _as_numpy(state[k + suffix])
               for k in _TORCH_KEYS if k + suffix in keys}
     W_ih = check_array(arrays["weight_ih"], "weight_ih" + suffix, (None, None),
