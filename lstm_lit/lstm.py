@@ -352,7 +352,8 @@ def from_torch(state):
     if extra:
         raise ValueError("only one-layer, one-direction LSTMs without projection are "
                          "supported here (lstm_lit.stacked.from_torch_layers reads "
-                         f"several layers and both directions); unexpected keys {extra}")
+                         "several layers and both directions); "
+                         f"unexpected keys {extra}")
     arrays = {k: _as_numpy(state[k + suffix])
               for k in _TORCH_KEYS if k + suffix in keys}
     W_ih = check_array(arrays["weight_ih"], "weight_ih" + suffix, (None, None),
