@@ -1,0 +1,182 @@
+"""Generate book/course_plan.md: the chapters grouped into weeks, with objectives, prerequisites
+and a time estimate, all read from the chapters themselves (nothing retyped).
+
+Usage: python tools/course_plan.py [--check]
+  (no option) writes book/course_plan.md; --check exits 1 if the committed page is out of date
+  (tests/test_course_plan.py does the same).
+
+- Weeks: the parts of _toc.yml, in order; a part whose chapters' estimates add up to more than
+  WEEK_MINUTES is split into consecutive weeks of at most that much (a chapter is never split,
+  a week never spans two parts).
+- Objectives: the list under "**What you will be able to do**" in each chapter's first
+  markdown cell, copied as written.
+- Prerequisites: the earlier chapters that the chapter references with {numref}`... <ch-x>`
+  (references to later chapters are pointers ahead, not prerequisites).
+- Time: an estimate, not a measurement of learners: reading the prose at READING_WPM words per
+  minute, plus CODE_CELL_MINUTES per code cell (read it, run it, look at its output), plus
+  EXERCISE_MINUTES per exercise; rounded up to 5 minutes. Executing the code itself takes
+  seconds per chapter (the test budget holds every notebook under a minute) and is not counted.
+"""
+import math
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "book" / "course_plan.md"
+READING_WPM = 100       # technical prose with equations: slower than the ~200-250 of plain prose
+CODE_CELL_MINUTES = 2
+EXERCISE_MINUTES = 20
+WEEK_MINUTES = 8 * 60
+
+OBJECTIVES = "**What you will be able to do**"
+_LABEL = re.compile(r"^\((ch-[a-z0-9-]+)\)=\s*$", re.MULTILINE)
+_TITLE = re.compile(r"^# (.+)$", re.MULTILINE)
+_NUMREF = re.compile(r"\{numref\}`[^`<]*<(ch-[a-z0-9-]+)>`")
+_EXERCISE = re.compile(r"^:::\{exercise\}", re.MULTILINE)
+_FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+class PlanError(ValueError):
+    """A chapter lacks something the plan reads (the message says what)."""
+
+
+def objectives(first_cell, name):
+    """The list items under the objectives heading, each joined into one line."""
+    start = first_cell.find(OBJECTIVES)
+    if start < 0:
+        raise PlanError(f"{name}: no {OBJECTIVES!r} in the first markdown cell")
+    items = []
+    for line in first_cell[start + len(OBJECTIVES):].strip("\n").split("\n"):
+        if line.startswith("- "):
+            items.append(line[2:].strip())
+        elif line.startswith("  ") and items and line.strip():
+            items[-1] += " " + line.strip()
+        else:
+            break
+    if not items:
+        raise PlanError(f"{name}: the objectives list is empty")
+    return items
+
+
+def chapter_info(path):
+    nb = nbformat.read(path, as_version=4)
+    md = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    if not md or not _LABEL.search(md[0]) or not _TITLE.search(md[0]):
+        raise PlanError(f"{path.name}: the first cell needs a (ch-...)= label and a # title")
+    prose = "\n".join(md)
+    words = len(_FENCE.sub(" ", prose).split())
+    code = sum(c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])
+               for c in nb.cells)
+    exercises = len(_EXERCISE.findall(prose))
+    minutes = words / READING_WPM + code * CODE_CELL_MINUTES + exercises * EXERCISE_MINUTES
+    return {
+        "label": _LABEL.search(md[0]).group(1),
+        "title": _TITLE.search(md[0]).group(1).strip(),
+        "objectives": objectives(md[0], path.name),
+        "refs": sorted(set(_NUMREF.findall(prose))),
+        "words": words, "code": code, "exercises": exercises,
+        "minutes": 5 * math.ceil(minutes / 5),
+    }
+
+
+def parts():
+    """[(caption, [notebook path, ...])] for the parts of _toc.yml that hold chapters."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    out = []
+    for part in toc["parts"]:
+        files = [ROOT / (c["file"] + ".ipynb") for c in part.get("chapters", [])
+                 if c["file"].startswith("notebooks/")]
+        if files:
+            out.append((part["caption"], files))
+    return out
+
+
+def weeks(plan_parts, info):
+    out = []
+    for caption, files in plan_parts:
+        current, total = [], 0
+        for path in files:
+            m = info[path]["minutes"]
+            if current and total + m > WEEK_MINUTES:
+                out.append((caption, current))
+                current, total = [], 0
+            current.append(path)
+            total += m
+        out.append((caption, current))
+    return out
+
+
+def _hours(minutes):
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+def render():
+    plan_parts = parts()
+    info = {p: chapter_info(p) for _, files in plan_parts for p in files}
+    order = {info[p]["label"]: i for i, p in enumerate(info)}
+    lines = [
+        "(course-plan)=",
+        "# Course plan",
+        "",
+        "<!-- Generated by tools/course_plan.py from the chapters and _toc.yml: do not edit. -->",
+        "",
+        "The chapters grouped into weeks, one part of the book after another, with what each",
+        "chapter teaches (its own \"What you will be able to do\" list), the earlier chapters it",
+        "builds on, and the time it may take.",
+        "",
+        "```{note}",
+        "The times are **estimates**, not measurements of learners: the chapter's prose read at",
+        f"{READING_WPM} words per minute, plus {CODE_CELL_MINUTES} minutes per code cell, plus "
+        f"{EXERCISE_MINUTES} minutes",
+        "per exercise, rounded up to 5 minutes. Running the code takes seconds per chapter and is",
+        f"not counted. A part longer than {WEEK_MINUTES // 60} hours is split into several weeks.",
+        "```",
+        "",
+    ]
+    previous = None
+    for number, (caption, files) in enumerate(weeks(plan_parts, info), start=1):
+        total = sum(info[p]["minutes"] for p in files)
+        heading = caption if caption != previous else f"{caption} (continued)"
+        previous = caption
+        lines += [f"## Week {number}: {heading}", "",
+                  f"About {_hours(total)} (estimate).", ""]
+        for path in files:
+            c = info[path]
+            earlier = sorted((r for r in c["refs"] if order.get(r, 1e9) < order[c["label"]]),
+                             key=order.get)
+            prereq = (", ".join(f"{{numref}}`Chapter %s <{r}>`" for r in earlier)
+                      if earlier else "none")
+            lines += [
+                f"### {c['title']}",
+                "",
+                f"{{numref}}`Chapter %s <{c['label']}>`, `{path.relative_to(ROOT)}`. "
+                f"About {_hours(c['minutes'])} (estimate: {c['words']} words, "
+                f"{c['code']} code cells, {c['exercises']} exercises). "
+                f"Builds on: {prereq}.",
+                "",
+                "What you will be able to do:",
+                "",
+                *[f"- {item}" for item in c["objectives"]],
+                "",
+            ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv):
+    text = render()
+    if argv[:1] == ["--check"]:
+        if not PAGE.exists() or PAGE.read_text() != text:
+            sys.exit(f"{PAGE.relative_to(ROOT)} is out of date: run python tools/course_plan.py")
+        print(f"{PAGE.relative_to(ROOT)} is up to date")
+        return
+    PAGE.write_text(text)
+    print(f"wrote {PAGE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
