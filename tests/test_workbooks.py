@@ -117,5 +117,6 @@ def test_exercise_tag_and_methods(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "99_x.ipynb")
     nb, stubbed = mw.make_workbook(tmp_path / "99_x.ipynb")
     assert stubbed[0] == "Model.__init__" and stubbed[1].startswith("exercise cell")
-    assert "self.H = H" not in nb.cells[1].source and "return 1" in nb.cells[1].source
-    assert nb.cells[2].source.startswith("# Exercise: compute y\nraise NotImplementedError(")
+    assert nb.cells[0].metadata["tags"] == [mw.SETUP_TAG]
+    assert "self.H = H" not in nb.cells[2].source and "return 1" in nb.cells[2].source
+    assert nb.cells[3].source.startswith("# Exercise: compute y\nraise NotImplementedError(")

@@ -9,7 +9,9 @@ What a workbook is. For every function defined in an `#| export` cell, and every
 class defined there, the body is replaced by a stub that raises NotImplementedError with a
 hint (the function's name and the first line of its docstring); the signature, decorators and
 docstring stay. Code cells tagged `workbook-exercise` are replaced whole by such a stub (their
-leading comment lines kept). Everything else stays as it is, above all the chapter's own checks
+leading comment lines kept). A first cell (tagged `workbook-setup`) moves to the checkout's
+notebooks/ folder, where the chapter runs (it reads ../tests/fixtures, ../experiments), so a
+workbook runs from anywhere in the checkout. Everything else stays, above all the chapter's checks
 (gradient checks, values computed by hand, PyTorch fixtures, training results), which now call
 the learner's functions: an export cell defines its functions in the notebook's namespace, and
 the cells after it use those names. Outputs are cleared.
@@ -51,6 +53,19 @@ DEFAULT_OUT = ROOT / "_build" / "workbooks"
 EXERCISE_TAG = "workbook-exercise"
 MARKER = "Workbook:"  # starts every stub's message; `restore` recognises stubs by it
 STUBBED_DUNDERS = {"__init__", "__call__"}
+SETUP_TAG = "workbook-setup"
+SETUP = """\
+# Workbook set-up: run in the repository's notebooks/ folder, as the chapter does (it reads
+# ../tests/fixtures, ../experiments, ...), wherever in the checkout this workbook is.
+import os
+from pathlib import Path
+
+for _up in [Path.cwd(), *Path.cwd().parents]:
+    if (_up / "notebooks").is_dir() and (_up / "lstm_lit").is_dir():
+        os.chdir(_up / "notebooks")
+        break
+else:
+    raise RuntimeError("open this workbook inside a checkout of lstm-lit (with notebooks/)")"""
 
 _EXPORT = re.compile(r"^#\|\s*export\b[ \t]*(\S*)", re.MULTILINE)
 _DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)", re.MULTILINE)
@@ -218,6 +233,9 @@ def make_workbook(path, only=None):
             stubbed.append(f"exercise cell {cell.get('id', '?')}")
     if not stubbed:
         raise WorkbookError(f"{path.name}: its exported cells define no function to stub")
+    setup = nbformat.v4.new_code_cell(SETUP, metadata={"tags": [SETUP_TAG]})
+    setup["id"] = SETUP_TAG
+    nb.cells.insert(0, setup)
     nb.metadata["lstm_lit_workbook"] = {"chapter": path.name, "stubs": stubbed}
     return nb, stubbed
 
@@ -238,6 +256,7 @@ def restore(workbook, default_module):
     """Put the reference bodies (read from lstm_lit/, the exported library) back into a
     workbook's stubs. Exercise-cell stubs cannot be restored and raise WorkbookError."""
     nb = nbformat.from_dict(workbook)
+    nb.cells = [c for c in nb.cells if SETUP_TAG not in c.metadata.get("tags", [])]
     cache = {}
     for cell in nb.cells:
         if cell.cell_type != "code" or MARKER not in cell.source:
