@@ -120,3 +120,54 @@ def test_exercise_tag_and_methods(tmp_path):
     assert nb.cells[0].metadata["tags"] == [mw.SETUP_TAG]
     assert "self.H = H" not in nb.cells[2].source and "return 1" in nb.cells[2].source
     assert nb.cells[3].source.startswith("# Exercise: compute y\nraise NotImplementedError(")
+
+
+def test_workbooks_page_is_up_to_date():
+    assert mw.PAGE.read_text() == mw.page_text(), (
+        "book/workbooks.md is out of date: run .venv/bin/python tools/make_workbook.py --page")
+
+
+def _gated_solution_code(nb):
+    """Code cells between a solution-start and its solution-end."""
+    inside, cells = False, []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            if "{solution-start}" in cell.source:
+                inside = True
+            if cell.source.rfind("{solution-end}") > cell.source.rfind("{solution-start}"):
+                inside = False
+        elif inside:
+            cells.append(cell)
+    return cells
+
+
+@pytest.mark.skipif(not (ROOT / "_mathjax" / "_static" / "mathjax" / "tex-chtml.js").exists(),
+                    reason="the book needs its MathJax copy (make mathjax)")
+def test_solutions_free_page_has_no_solution(tmp_path):
+    """One chapter built alone with the solutions-free configuration (~5 s; the whole edition
+    is `make book-nosolutions`): exercises kept, no solution box, no gated solution's code."""
+    import re
+    import book_nosolutions
+    chapter = ROOT / "notebooks" / "10_lstm.ipynb"
+    nb = nbformat.read(chapter, as_version=4)
+    gated = _gated_solution_code(nb)
+    assert gated, "10_lstm.ipynb has no gated solution to check"
+    config = book_nosolutions.write_config()
+    subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", "--config",
+                    str(config), "--path-output", str(tmp_path), str(chapter)],
+                   check=True, capture_output=True, cwd=ROOT)
+    html = next(tmp_path.rglob("10_lstm.html")).read_text(encoding="utf8")
+    text = re.sub(r"<[^>]+>", "", html).replace("&quot;", '"').replace("&#39;", "'")
+    assert 'class="solution' not in html and 'id="ex-lstm-1"' in html
+    every = "\n".join(c.source for c in nb.cells)
+    kept = [c for c in nb.cells if c.cell_type == "code" and c not in gated
+            and "remove-cell" not in c.metadata.get("tags", [])]
+
+    def unique_lines(cells):
+        return [line.strip() for c in cells for line in c.source.splitlines()
+                if len(line.strip()) > 20 and every.count(line.strip()) == 1
+                and not set(line) & set("<>&\"'")]
+
+    assert any(line in text for line in unique_lines(kept))  # code text is searchable
+    leaked = [line for line in unique_lines(gated) if line in text]
+    assert unique_lines(gated) and not leaked, leaked

@@ -66,6 +66,10 @@ def main(argv):
         return
     shutil.rmtree(OUT, ignore_errors=True)
     shutil.rmtree(WORK, ignore_errors=True)
+    # book/workbooks.md links the generated workbooks ({download}): they must exist
+    subprocess.run([sys.executable, str(ROOT / "tools" / "make_workbook.py"),
+                    "--out", str(BUILD / "workbooks")], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", "-W", "-n", "--keep-going", "--config", str(CONFIG),
            "--path-output", str(WORK), *argv, str(ROOT)]

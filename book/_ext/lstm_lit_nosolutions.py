@@ -3,7 +3,8 @@
 sphinx-exercise's `hide_solutions = True` drops every `solution` directive, but for a gated
 solution (`solution-start` ... `solution-end`, with the notebook's code cells between) it drops
 only the `solution-start` line: the cells between, the solution's code and its outputs, would
-still be printed under the exercise. Here `solution-start` leaves a marker, and a transform
+still be printed under the exercise, and the unmatched `solution-end` node stops the HTML
+writer ("departing unknown node type: solution_end_node", sphinx-exercise 1.2.1). Here `solution-start` leaves a marker, and a transform
 removes everything from the marker to its `solution-end`; a marker without its end in the same
 parent stops the build (nothing is published half-hidden).
 """
