@@ -152,7 +152,7 @@ def test_solutions_free_page_has_no_solution(tmp_path):
     nb = nbformat.read(chapter, as_version=4)
     gated = _gated_solution_code(nb)
     assert gated, "10_lstm.ipynb has no gated solution to check"
-    config = book_nosolutions.write_config()
+    config = book_nosolutions.write_config(tmp_path / "_config_nosolutions.yml")
     subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", "--config",
                     str(config), "--path-output", str(tmp_path), str(chapter)],
                    check=True, capture_output=True, cwd=ROOT)
