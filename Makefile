@@ -100,6 +100,7 @@ workbook: install
 
 # The edition for teachers who assign the exercises: _config.yml plus sphinx-exercise's hide_solutions
 # and book/_ext/lstm_lit_nosolutions.py (gated solutions and their code cells removed too), strict.
+# Browser check: $(PY) tools/browser_check.py $(BUILD)/html-nosolutions --no-screenshots
 .PHONY: book-nosolutions
 book-nosolutions: install mathjax
 	$(PY) tools/book_nosolutions.py

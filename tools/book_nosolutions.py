@@ -9,6 +9,8 @@ Writes _build/_config_nosolutions.yml, which is _config.yml with
 and builds the book with it, strict (-W -n --keep-going), into _build/html-nosolutions (via _build/nosolutions/).
 Derived at every build from _config.yml, so the two editions cannot drift apart.
 Then checks the built pages: no solution box, no gated solution's text left.
+Browser check of this edition (as `make browser` does for the default one, ~30 s):
+    .venv/bin/python tools/browser_check.py _build/html-nosolutions --no-screenshots
 """
 import shutil
 import subprocess
