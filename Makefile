@@ -59,6 +59,7 @@ mathjax:
 # The strict build: every warning is an error, from a clean build folder.
 book-strict: install mathjax
 	rm -rf $(BUILD)
+	$(PY) tools/make_workbook.py --out $(BUILD)/workbooks
 	$(VENV)/bin/jupyter-book build $(JB_FLAGS) .
 
 book: book-strict
