@@ -4,7 +4,6 @@ The coupled cell is the ``coupled=True`` switch of lstm_lit.variants (tested by 
 tests/test_variants.py); here: what the chapter claims of it (parameters saved, i = 1 - f, a
 bounded state, its gradient) and the committed results file, with one of its runs repeated live.
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -79,12 +78,8 @@ def test_coupled_gradients(variant):
 # --- the committed results file -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("cifg_experiment",
-                                                  ROOT / "experiments" / "cifg.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("cifg")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Tests of lstm_lit.classification (notebooks/30_classification.ipynb) and of the committed results
 experiments/classification.json."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -101,12 +100,8 @@ def test_negation_task_bags_say_nothing():
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("classification_exp",
-                                                  ROOT / "experiments" / "classification.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("classification")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Tests of the continual Reber stream and the next-symbol model in lstm_lit.variants
 (notebooks/14_forget_origin.ipynb), and of the committed results of
 experiments/forget_origin.py that chapter 14 reads."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -212,12 +211,8 @@ def test_score_functions():
 # --- the committed results of experiments/forget_origin.py ---------------------------------
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location(
-        "forget_origin", ROOT / "experiments" / "forget_origin.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("forget_origin")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ it was made with the recipes the script defines, and re-run two of its runs live
 chapter's adding-problem recipe, and the LSTM under chapter 5's protocol at T = 20), comparing
 outcomes with margins: float32 training on another CPU's BLAS kernels may stop at another check.
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -16,12 +15,8 @@ RESULTS_PATH = ROOT / "experiments" / "training_results.json"
 
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("training_runs",
-                                                  ROOT / "experiments" / "training_runs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("training_runs")
 
 
 @pytest.fixture(scope="module")

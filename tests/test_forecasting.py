@@ -1,6 +1,5 @@
 """Tests of lstm_lit.forecasting (notebooks/29_forecasting.ipynb) and of the committed results
 experiments/forecasting.json."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -149,12 +148,8 @@ def test_forecast_errors():
 
 # ---------------------------------------------------------------- committed results
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("forecasting_exp",
-                                                  ROOT / "experiments" / "forecasting.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("forecasting")
 
 
 @pytest.fixture(scope="module")

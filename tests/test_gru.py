@@ -10,7 +10,6 @@
 - Conversions, initialisation, GRUModel with train, and every error path at the public boundary.
 - experiments/gru_vs_lstm.json: complete, made by the script's settings, and one of its runs re-run live.
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -389,12 +388,8 @@ def test_gru_model_rejects_bad_input():
 # ------------------------------------------------------------ the experiment's results file
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("gru_vs_lstm",
-                                                  ROOT / "experiments" / "gru_vs_lstm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("gru_vs_lstm")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ The peephole cell itself lives in lstm_lit.variants (its tests are the lead's); 
 generator, its errors, a gradient check of the peephole variant on the task's shapes, and the
 committed results file, with one of its runs repeated live.
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -101,12 +100,8 @@ def test_peephole_variant_gradients_on_the_task():
 # --- the committed results file -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("peepholes_experiment",
-                                                  ROOT / "experiments" / "peepholes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("peepholes")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ that pin the padded encoder down (equal to lstm_forward without padding; a padde
 result of the row alone), attention's masking, every error path, and a live re-run of a part of
 experiments/seq2seq.py (the first steps of seed 0, and the stored parameters' accuracies).
 """
-import importlib.util
 import json
 from pathlib import Path
 
@@ -373,12 +372,8 @@ def test_source_lengths_rejects_bad_padding():
 # --- the committed experiment ---
 
 @pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("seq2seq_runs",
-                                                  ROOT / "experiments" / "seq2seq.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def script(experiment_script):
+    return experiment_script("seq2seq")
 
 
 @pytest.fixture(scope="module")

@@ -520,13 +520,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def runs_script():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("stacked_runs",
-                                                  ROOT / "experiments" / "stacked.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def runs_script(experiment_script):
+    return experiment_script("stacked")
 
 
 @pytest.fixture(scope="module")
