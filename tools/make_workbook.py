@@ -12,10 +12,11 @@ hint (the function's name and the first line of its docstring); the signature, d
 docstring stay. Code cells tagged `workbook-exercise` are replaced whole by such a stub (their
 leading comment lines kept). A first cell (tagged `workbook-setup`) moves to the checkout's
 notebooks/ folder, where the chapter runs (it reads ../tests/fixtures, ../experiments), so a
-workbook runs from anywhere in the checkout. Everything else stays, above all the chapter's checks
-(gradient checks, values computed by hand, PyTorch fixtures, training results), which now call
-the learner's functions: an export cell defines its functions in the notebook's namespace, and
-the cells after it use those names. Outputs are cleared.
+workbook runs from anywhere in the checkout, and calls `lstm_lit.grading.explain_asserts`, so
+that a failing plain `assert` shows the values it compared. Everything else stays, above all
+the chapter's checks (gradient checks, values computed by hand, PyTorch fixtures, training
+results), which now call the learner's functions: an export cell defines its functions in the
+notebook's namespace, and the cells after it use those names. Outputs are cleared.
 
 What is not stubbed: helpers whose names start with `_` (input checks and plumbing; `__init__`
 and `__call__` are stubbed), bodies that are only a docstring, `pass`, `...` or a bare
@@ -66,7 +67,12 @@ for _up in [Path.cwd(), *Path.cwd().parents]:
         os.chdir(_up / "notebooks")
         break
 else:
-    raise RuntimeError("open this workbook inside a checkout of lstm-lit (with notebooks/)")"""
+    raise RuntimeError("open this workbook inside a checkout of lstm-lit (with notebooks/)")
+
+# A failing `assert` shows the values it compared (see the page "How the checks grade your code").
+from lstm_lit.grading import explain_asserts
+
+explain_asserts()"""
 
 _EXPORT = re.compile(r"^#\|\s*export\b[ \t]*(\S*)", re.MULTILINE)
 _DEFAULT_EXP = re.compile(r"^#\|\s*default_exp\s+(\S+)", re.MULTILINE)
@@ -349,8 +355,13 @@ folder, where the chapter's data and fixtures are found), with the repository's 
 2. Run the cells in order. The first cell that calls a function you have not written yet
    stops with `NotImplementedError: Workbook: write the body of NAME() -- ...`: write that
    body, re-run the cell that defines it, and continue.
-3. A check that fails after that is the chapter's own: its message says what was expected.
-   Fix your function, re-run its definition cell and the cells after it.
+3. A check that fails after that is the chapter's own, and its message is there to help
+   ({ref}`grading`). A gradient check or a comparison with PyTorch raises `CheckFailed`,
+   naming the check, the error against its bar and the entry that differs most, with the
+   pattern it found (a constant factor, gate blocks in another order, the gate blocks or time
+   steps that are wrong) and the classic mistake the chapter has shown for it. Any other
+   `assert` shows the values it compared. Fix your function, re-run its definition cell and
+   the cells after it.
 
 Each workbook asks for the functions of its own chapter only. Everything it imports from
 earlier chapters (`from lstm_lit.lstm import ...`) is the book's reference library, so you can

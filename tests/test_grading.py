@@ -1,0 +1,211 @@
+"""lstm_lit.grading: failed checks say which check, by how much, and a likely cause.
+
+- Each check passes silently (returning its error) and fails with CheckFailed, an
+  AssertionError, whose message names the check, the error against its bar and the entry
+  that differs most; bad arguments get a clear error.
+- Each pattern of `diagnose` is found on the mistake it names, and none is claimed for an
+  unrelated difference (random noise).
+- The classic LSTM backward bugs of tests/test_lstm.py, checked with `check_gradients`, are
+  named by their patterns.
+- `explain_asserts` makes a plain `assert` in a kernel show its values.
+"""
+import numpy as np
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from lstm_lit.grading import (CheckFailed, check_bound, check_close, check_equal,
+                              check_gradients, diagnose, explain_asserts)
+from lstm_lit.learning import grad_check, numerical_gradient
+from test_lstm import random_case, variant_backward, variant_forward
+
+
+def failure(fn, *args, raw=False, **kwargs):
+    """The message of the CheckFailed that fn(*args, **kwargs) raises, its lines wrapped
+    to 88 characters (raw) or joined with single spaces (to search for a phrase)."""
+    with pytest.raises(CheckFailed) as caught:
+        fn(*args, **kwargs)
+    return str(caught.value) if raw else " ".join(str(caught.value).split())
+
+
+RNG = np.random.default_rng(0)
+WANT = RNG.normal(size=(3, 8))
+
+
+def test_passing_checks_are_silent_and_return_the_error(capsys):
+    assert check_close("same", WANT, WANT.copy()) == 0.0
+    assert check_close("near", WANT + 1e-12, WANT, tol=1e-10, measure="absolute") < 1e-10
+    assert check_equal("ints", np.arange(4), [0, 1, 2, 3]) is None
+    assert check_bound("loss", 0.01, below=0.05, above=0.0) is None
+    assert capsys.readouterr().out == ""
+    assert issubclass(CheckFailed, AssertionError)
+
+
+def test_a_failure_names_the_check_its_error_its_bar_and_the_worst_entry():
+    got = WANT.copy()
+    got[2, 5] += 1.0
+    message = failure(check_close, "h against nn.LSTM", got, WANT, tol=1e-10,
+                      measure="absolute", hint="gate blocks in another order", raw=True)
+    lines = message.splitlines()
+    assert lines[0] == "check 'h against nn.LSTM' failed: absolute error 1.0e+00, the bar is 1e-10"
+    assert lines[1].startswith("  largest difference at [2, 5]: yours ")
+    assert lines[-1] == "  a classic cause: gate blocks in another order"
+    assert all(len(line) <= 90 for line in lines)
+
+
+@pytest.mark.parametrize("got, pattern", [
+    (np.zeros_like(WANT), "yours is zero everywhere"),
+    (-WANT, "sign flipped"),
+    (0.5 * WANT, "yours is 0.5 times the expected, everywhere"),
+    (2 * WANT, "yours is 2 times the expected"),
+])
+def test_zero_sign_and_factor_patterns(got, pattern):
+    assert pattern in failure(check_close, "x", got, WANT)
+
+
+def test_noise_claims_no_pattern():
+    got = WANT + 0.1 * RNG.normal(size=WANT.shape)
+    assert diagnose(got, WANT, 1e-7, gate_axis=1, time_axis=1) == []
+    message = failure(check_close, "x", got, WANT, gate_axis=1, time_axis=1, raw=True)
+    assert len(message.splitlines()) == 2      # the header and the largest difference
+
+
+def test_gate_blocks_in_another_order_are_named():
+    W = RNG.normal(size=(3, 16))
+    ifog = np.concatenate([W[:, :8], W[:, 12:], W[:, 8:12]], axis=1)
+    assert "in the order i, f, o, g; the expected order is i, f, g, o" in failure(
+        check_close, "Wx", ifog, W, gate_axis=1)
+    b = RNG.normal(size=9)                      # the GRU's three blocks r, z, n
+    assert "in the order z, r, n" in failure(
+        check_close, "b", np.concatenate([b[3:6], b[:3], b[6:]]), b, gate_axis=0,
+        gates="rzn")
+
+
+def test_wrong_gate_blocks_are_listed_and_the_sigmoid_pattern_named():
+    got = WANT.copy()
+    got[:, [0, 1, 2, 3, 6, 7]] *= 0.3           # blocks i, f, o of H = 2; g right
+    message = failure(check_close, "dWx", got, WANT, gate_axis=1)
+    assert "by gate block: wrong i, f, o; right g" in message
+    assert "sigmoid's derivative" in message
+    got = WANT.copy()
+    got[:, 2:4] += 1                            # the forget gate alone
+    message = failure(check_close, "dWx", got, WANT, gate_axis=1)
+    assert "wrong f; right i, g, o" in message and "sigmoid" not in message
+
+
+def test_wrong_time_steps_are_listed_in_both_directions():
+    want = RNG.normal(size=(2, 6, 3))
+    early = want.copy()
+    early[:, :4] += 1
+    message = failure(check_close, "dx", early, want, time_axis=1)
+    assert "wrong at 0 to 3, right at 4, 5" in message and "carried back" in message
+    late = want.copy()
+    late[:, 2:] += 1
+    message = failure(check_close, "h", late, want, time_axis=1)
+    assert "wrong at 2 to 5, right at 0, 1" in message and "carried forward" in message
+
+
+def test_shape_nan_equal_and_bound_messages():
+    assert "the expected transposed" in failure(check_close, "W", WANT.T, WANT)
+    assert "yours has shape (2,)" in failure(check_close, "b", np.ones(2), np.ones(3))
+    nan = WANT.copy()
+    nan[0, 0] = np.nan
+    assert "1 NaN or infinite value(s) of 24" in failure(check_close, "x", nan, WANT)
+    message = failure(check_equal, "labels", [1, 2, 3], [1, 2, 4], hint="off by one")
+    assert "1 of 3 entries differ; the first at [2]: yours 3, expected 4" in message
+    assert "a classic cause: off by one" in message
+    assert "0.6931 is not below 0.05" in failure(check_bound, "loss", np.log(2), below=0.05)
+    assert "0.5 is not above 0.9" in failure(check_bound, "accuracy", 0.5, above=0.9)
+    assert "nan is not a finite number" in failure(check_bound, "loss", np.nan, below=1)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: check_close("x", WANT, WANT, measure="max"), ValueError, "'relative' or"),
+    (lambda: check_close("x", WANT, WANT, tol=0), ValueError, "tol must be a finite"),
+    (lambda: check_close("x", WANT, WANT, tol=True), ValueError, "tol must be a finite"),
+    (lambda: check_bound("x", 1.0), ValueError, "give a bound"),
+    (lambda: check_gradients(3, lambda: 0.0, {}, {}), TypeError, "check must name"),
+])
+def test_bad_arguments_get_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_check_gradients_prints_grad_checks_lines_and_returns_its_errors(capsys):
+    x = RNG.normal(size=(4, 3))
+    f, grad = (lambda: float(np.sum(np.sin(x)))), np.cos(x)
+    ours = check_gradients("sin", f, {"x": x}, {"x": grad})
+    printed = capsys.readouterr().out
+    assert ours == grad_check(f, {"x": x}, {"x": grad})
+    assert printed == capsys.readouterr().out == "       x: relative error < 1e-07  OK\n"
+    message = failure(check_gradients, "sin", f, {"x": x}, {"x": np.sin(x)},
+                      hints={"x": "the derivative of sin is cos"}, verbose=False)
+    assert message.startswith("gradient check of sin, input 'x' failed: relative error ")
+    assert "a classic cause: the derivative of sin is cos" in message
+
+
+# ------------------------------------------ the classic LSTM bugs, named by their patterns
+
+def lstm_check(bug, T, hints=None):
+    """check_gradients on the plain LSTM of tests/test_lstm.py with `bug` (None: none)."""
+    p, x, h0, C0, dh, dC_T = random_case(np.random.default_rng(4), 2, T, 3, 3)
+    forward = variant_forward()
+    _, _, cache = forward(x, h0, C0, **p)
+    names = ("x", "h0", "C0", "Wx", "Wh", "b")
+    grads = dict(zip(names, variant_backward(bug)(dh, cache, dC_T)))
+
+    def loss():
+        h, C_T, _ = forward(x, h0, C0, **p)
+        return np.sum(h * dh) + np.sum(C_T * dC_T)
+
+    return check_gradients("lstm_backward", loss, {"x": x, "h0": h0, "C0": C0, **p}, grads,
+                           hints=hints, gate_axes={"Wx": 1, "Wh": 1, "b": 0},
+                           time_axes={"x": 1}, verbose=False)
+
+
+def lstm_gradient_failure(bug, T, hints=None):
+    """The message of the CheckFailed that lstm_check raises."""
+    return failure(lstm_check, bug, T, hints)
+
+
+def test_correct_plain_lstm_passes_check_gradients():
+    assert max(lstm_check(None, 4).values()) < 1e-7
+
+
+def test_missing_sigmoid_derivative_is_named_from_the_gate_blocks():
+    message = lstm_gradient_failure("missing_sigmoid_derivative", 1)
+    assert "input 'Wx' failed" in message and "input 'b' failed" in message
+    assert "by gate block: wrong i, f, o; right g" in message
+    assert "the sigmoid's derivative s * (1 - s) missing?" in message
+
+
+def test_gradient_not_carried_between_steps_is_named_from_the_time_steps():
+    message = lstm_gradient_failure("dh_not_carried", 5)
+    assert "input 'x' failed" in message
+    assert "by time step: wrong at 0 to 3, right at 4" in message
+    assert "carried back" in message
+
+
+def test_the_chapters_hint_names_what_no_pattern_shows():
+    hint = "dC_t overwritten by the gradient from h_t instead of added to dC_next"
+    message = lstm_gradient_failure("dC_overwritten", 4, hints=hint)
+    assert f"a classic cause: {hint}" in message
+
+
+# ------------------------------------------------------------------------ explain_asserts
+
+def test_explain_asserts_shows_the_values_in_a_kernel():
+    cells = ["from lstm_lit.grading import explain_asserts\nexplain_asserts()\n"
+             "explain_asserts()",                      # a second call changes nothing
+             "import numpy as np\nloss = float(np.log(2))\nassert loss < 0.05"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    error = nb.cells[1].outputs[-1]
+    assert error["ename"] == "AssertionError"
+    assert error["evalue"].startswith("assert 0.6931471805599453 < 0.05")
+    assert not nb.cells[0].outputs
+
+
+def test_explain_asserts_refuses_plain_python():
+    with pytest.raises(RuntimeError, match="works in a notebook"):
+        explain_asserts()
