@@ -19,7 +19,7 @@ help:
 	@echo "make export        regenerate lstm_lit/ from the notebooks' '#| export' cells"
 	@echo "make execute       re-execute notebooks in place (NB=notebooks/04_rnn.ipynb for one)"
 	@echo "make clean         remove build outputs (keeps .venv)"
-	@echo "make book-nosolutions  the book without the exercises' solutions, into $(BUILD)/html-nosolutions"
+	@echo "make book-nosolutions  the book without the exercises' solutions, into $(BUILD)/html-nosolutions, browser-checked"
 	@echo "make workbook      every chapter as a workbook (exported function bodies stubbed) in $(BUILD)/workbooks"
 
 $(STAMP): requirements.txt requirements-data.txt pyproject.toml
@@ -100,8 +100,9 @@ workbook: install
 	$(PY) tools/make_workbook.py --out $(BUILD)/workbooks
 
 # The edition for teachers who assign the exercises: _config.yml plus sphinx-exercise's hide_solutions
-# and book/_ext/lstm_lit_nosolutions.py (gated solutions and their code cells removed too), strict.
-# Browser check: $(PY) tools/browser_check.py $(BUILD)/html-nosolutions --no-screenshots
+# and book/_ext/lstm_lit_nosolutions.py (gated solutions and their code cells removed too), strict,
+# then every page of it in headless Chromium, as `make browser` does for the default edition.
 .PHONY: book-nosolutions
-book-nosolutions: install mathjax
+book-nosolutions: install mathjax browser-deps
 	$(PY) tools/book_nosolutions.py
+	$(PY) tools/browser_check.py $(BUILD)/html-nosolutions --no-screenshots
