@@ -40,9 +40,10 @@ def _steps(steps):
 
 
 def _factor(got, want, tol):
-    """The sentence for got = c * want with c != 1, or None."""
+    """The sentence for got = c * want with c != 1, or None (also for a single number,
+    which any other number is a multiple of)."""
     ww = float(np.sum(want * want))
-    if ww == 0:
+    if want.size < 2 or ww == 0:
         return None
     c = float(np.sum(got * want)) / ww
     if abs(c - 1) < 1e-3 or rel_error(got, c * want) >= max(tol, 1e-6):

@@ -209,3 +209,47 @@ def test_explain_asserts_shows_the_values_in_a_kernel():
 def test_explain_asserts_refuses_plain_python():
     with pytest.raises(RuntimeError, match="works in a notebook"):
         explain_asserts()
+
+
+# ------------------------------- classic mistakes put into the chapters are caught and named
+# Each case is a reader's mistake in a chapter's own code: the snippet of an `#| export` cell
+# and what the reader wrote instead. The chapter, with the workbook's set-up cell first, runs
+# until its first error, which must be the CheckFailed of the check that catches the mistake,
+# with the phrases that name it. A snippet that is no longer in its chapter fails the test.
+from test_workbooks import _run_until_first_error, kernel  # noqa: E402,F401
+import make_workbook as mw  # noqa: E402  (tools/, put on sys.path by test_workbooks)
+
+MISTAKES = {
+    # id: (chapter, the right code, the mistake, phrases the failure message must contain)
+}
+
+
+def with_mistake(chapter, right, wrong):
+    """The chapter as a finished workbook with one mistake: set-up cell first, then the
+    chapter with `right` replaced by `wrong` in its one export cell that contains it."""
+    nb = nbformat.read(mw.NOTEBOOKS / chapter, as_version=4)
+    cells = [c for c in nb.cells if mw._is_export(c) and right in c.source]
+    assert len(cells) == 1, f"{chapter}: {len(cells)} export cells contain {right!r}"
+    cells[0].source = cells[0].source.replace(right, wrong)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    setup = nbformat.v4.new_code_cell(mw.SETUP, metadata={"tags": [mw.SETUP_TAG]})
+    nb.cells.insert(0, setup)
+    return nb
+
+
+@pytest.mark.parametrize("case", sorted(MISTAKES))
+def test_a_classic_mistake_in_a_chapter_is_caught_and_named(case, kernel):
+    chapter, right, wrong, phrases = MISTAKES[case]
+    index, error = _run_until_first_error(kernel, with_mistake(chapter, right, wrong))
+    assert index is not None, f"{case}: the chapter ran to the end with the mistake"
+    message = " ".join(error.evalue.split())
+    assert error.ename == "CheckFailed", (case, error.ename, message)
+    for phrase in phrases:
+        assert phrase in message, (case, phrase, message)
+
+
+def test_a_single_number_claims_no_factor():
+    assert diagnose(np.array([0.25]), np.array([-0.8]), 1e-7) == []
+    assert diagnose(0.25, -0.8, 1e-7) == []
