@@ -114,6 +114,7 @@ def test_shape_nan_equal_and_bound_messages():
     message = failure(check_equal, "labels", [1, 2, 3], [1, 2, 4], hint="off by one")
     assert "1 of 3 entries differ; the first at [2]: yours 3, expected 4" in message
     assert "a classic cause: off by one" in message
+    assert "yours 0.5, expected 0.25" in failure(check_equal, "p", 0.5, 0.25)
     assert "0.6931 is not below 0.05" in failure(check_bound, "loss", np.log(2), below=0.05)
     assert "0.5 is not above 0.9" in failure(check_bound, "accuracy", 0.5, above=0.9)
     assert "nan is not a finite number" in failure(check_bound, "loss", np.nan, below=1)
@@ -221,6 +222,26 @@ import make_workbook as mw  # noqa: E402  (tools/, put on sys.path by test_workb
 
 MISTAKES = {
     # id: (chapter, the right code, the mistake, phrases the failure message must contain)
+    "forget gate without the sigmoid's derivative": (
+        "07_forget_gate.ipynb", "dz = df * f * (1 - f)", "dz = df",
+        ["gradient check of forget_gate_backward, input 'h_prev' failed",
+         "a classic cause: the sigmoid's derivative f * (1 - f) missing"]),
+    "mean squared error without its factor 2": (
+        "02_learning.ipynb", "(2.0 / diff.size) * diff", "(1.0 / diff.size) * diff",
+        ["gradient check of mse_loss, input 'pred' failed",
+         "yours is 0.5 times the expected, everywhere",
+         "a classic cause: the 2 of 2 (pred - target) / P forgotten"]),
+    "RNN gradient not carried between steps": (
+        "04_rnn.ipynb", "dz[:, t] = (dh[:, t] + carry) * (1 - h[:, t] * h[:, t])",
+        "dz[:, t] = dh[:, t] * (1 - h[:, t] * h[:, t])",
+        ["gradient check of rnn_backward, input 'x' failed",
+         "by time step: wrong at 0 to 3, right at 4",
+         "the last steps are right and the earlier ones wrong",
+         "a classic cause: the carried gradient"]),
+    "RNN state not carried forward": (
+        "04_rnn.ipynb", "h_prev = h[:, t] = tanh(xW[:, t] + h_prev @ Wh)",
+        "h[:, t] = tanh(xW[:, t] + h_prev @ Wh)",
+        ["by time step: wrong at 1 to", "right at 0", "is the state carried forward"]),
 }
 
 
@@ -250,6 +271,38 @@ def test_a_classic_mistake_in_a_chapter_is_caught_and_named(case, kernel):
         assert phrase in message, (case, phrase, message)
 
 
+def test_sigmoid_pattern_for_other_gate_sets_and_no_hyphen_breaks():
+    b = RNG.normal(size=(2, 9))                 # GRU blocks r, z, n
+    got = b.copy()
+    got[:, :6] *= 0.2
+    message = failure(check_close, "db", got, b, gate_axis=1, gates="rzn")
+    assert "wrong r, z; right n" in message and "sigmoid's derivative" in message
+    fgo = RNG.normal(size=(2, 6))               # a cell without input gate: f, g, o
+    got = fgo.copy()
+    got[:, [0, 1, 4, 5]] *= 0.2
+    assert "sigmoid's derivative" in failure(check_close, "db", got, fgo, gate_axis=1,
+                                             gates="fgo")
+    hint = "the term of eq-peepholes-dC " + "x" * 60
+    message = failure(check_close, "x", -WANT, WANT, hint=hint, raw=True)
+    assert "eq-peepholes-dC" in message
+
+
+def test_a_loose_bar_claims_no_factor():
+    want = RNG.normal(size=20)
+    got = 0.93 * want + 0.01 * RNG.normal(size=20)     # close to, not exactly, 0.93 w
+    assert diagnose(got, want, 0.05) == []
+
+
+def test_a_shared_hint_is_said_once():
+    x, y = RNG.normal(size=3), RNG.normal(size=3)
+    f = lambda: float(np.sum(x * y))                   # noqa: E731
+    message = failure(check_gradients, "xy", f, {"x": x, "y": y}, {"x": x, "y": y},
+                      hints="the product rule", verbose=False, raw=True)
+    assert message.count("input '") == 2 and message.count("the product rule") == 1
+    assert message.endswith("\na classic cause: the product rule")
+
+
 def test_a_single_number_claims_no_factor():
     assert diagnose(np.array([0.25]), np.array([-0.8]), 1e-7) == []
     assert diagnose(0.25, -0.8, 1e-7) == []
+    assert diagnose(0.0, -0.8, 1e-7) == ["yours is zero"]
