@@ -8,6 +8,9 @@
 - The classic LSTM backward bugs of tests/test_lstm.py, checked with `check_gradients`, are
   named by their patterns.
 - `explain_asserts` makes a plain `assert` in a kernel show its values.
+- Classic mistakes put into the chapters' own exported code (a factor, a derivative, gate
+  blocks in another order, a gradient or a state not carried between steps, ...) stop the
+  chapter at the check that catches them, with a CheckFailed message that names them.
 """
 import numpy as np
 import nbformat
@@ -242,16 +245,44 @@ MISTAKES = {
         "04_rnn.ipynb", "h_prev = h[:, t] = tanh(xW[:, t] + h_prev @ Wh)",
         "h[:, t] = tanh(xW[:, t] + h_prev @ Wh)",
         ["by time step: wrong at 1 to", "right at 0", "is the state carried forward"]),
+    "LSTM gate blocks read in the order i, f, o, g": (
+        "10_lstm.ipynb", ("tanh(a[:, 2 * H:3 * H])", "sigmoid(a[:, 3 * H:4 * H])"),
+        ("tanh(a[:, 3 * H:4 * H])", "sigmoid(a[:, 2 * H:3 * H])"),
+        ["check 'h_next of lstm_step_forward against lstm_step_per_gate' failed",
+         "a classic cause: gate blocks read in another order than i, f, g, o"]),
+    "LSTM gradient not carried between steps": (
+        "11_lstm_backward.ipynb", "dh_t = dh[:, t] + dh_prev", "dh_t = dh[:, t]",
+        ["gradient check of lstm_backward_plain, input 'x' failed",
+         "by time step: wrong at 0 to 4, right at 5",
+         "a classic cause: a gradient not carried between steps"]),
+    "coupled gate's derivative without -delta i": (
+        "14_forget_origin.ipynb", "df = df - di", "df = df",
+        ["gradient check of variant_backward, variant 'CIFG', input 'x' failed"]),
+    "GRU gate blocks written in the order z, r, n": (
+        "17_gru.ipynb", "[da_r, da_z, da_n]", "[da_z, da_r, da_n]",
+        ["gradient check of gru_step_backward, input 'Wx'",
+         "yours holds the gate blocks in the order z, r, n"]),
+    "embedding gradient by fancy indexing": (
+        "24_charlm.ipynb", "np.add.at(dW, idx.ravel(), dout.reshape(-1, D))",
+        "dW[idx.ravel()] += dout.reshape(-1, D)",
+        ["gradient check of embedding_backward, input 'W_embed' failed",
+         "a classic cause: dW[idx] += dout"]),
+    "gate_states with i and f swapped": (
+        "28_inside.ipynb", "for k in (0, 1, 3))", "for k in (1, 0, 3))",
+        ["in the order f, i, g, o"]),
 }
 
 
 def with_mistake(chapter, right, wrong):
     """The chapter as a finished workbook with one mistake: set-up cell first, then the
-    chapter with `right` replaced by `wrong` in its one export cell that contains it."""
+    chapter with `right` replaced by `wrong` (strings, or tuples of them replaced pairwise)
+    in the one export cell that contains them."""
     nb = nbformat.read(mw.NOTEBOOKS / chapter, as_version=4)
-    cells = [c for c in nb.cells if mw._is_export(c) and right in c.source]
-    assert len(cells) == 1, f"{chapter}: {len(cells)} export cells contain {right!r}"
-    cells[0].source = cells[0].source.replace(right, wrong)
+    rights, wrongs = ((right,), (wrong,)) if isinstance(right, str) else (right, wrong)
+    cells = [c for c in nb.cells if mw._is_export(c) and all(r in c.source for r in rights)]
+    assert len(cells) == 1, f"{chapter}: {len(cells)} export cells contain {rights!r}"
+    for r, w in zip(rights, wrongs):
+        cells[0].source = cells[0].source.replace(r, w)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
