@@ -267,6 +267,17 @@ MISTAKES = {
         "dW[idx.ravel()] += dout.reshape(-1, D)",
         ["gradient check of embedding_backward, input 'W_embed' failed",
          "a classic cause: dW[idx] += dout"]),
+    "backward direction not reversed back to forward time": (
+        "20_bidirectional.ipynb", "h_bw = h_rev[:, ::-1]", "h_bw = h_rev",
+        ["check 'steps where the backward half changed' failed",
+         "a classic cause: the backward direction's outputs not reversed back"]),
+    "masked state updated past the sequence's end": (
+        "21_variable_length.ipynb", "h_t = np.where(m, h_new, h_t)", "h_t = h_new",
+        ["check 'h_n of masked_lstm_forward, sequence 2 (L = 4)",
+         "the state updated past the sequence's end"]),
+    "overlapping windows' gradients overwritten, not added": (
+        "23_cnn_lstm.ipynb", "dxp[:, window] += dy @ W[k].T", "dxp[:, window] = dy @ W[k].T",
+        ["gradient check of conv1d_backward, stride 1, padding 0, K = 3, input 'x' failed"]),
     "gate_states with i and f swapped": (
         "28_inside.ipynb", "for k in (0, 1, 3))", "for k in (1, 0, 3))",
         ["in the order f, i, g, o"]),
