@@ -198,6 +198,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'lstm_lit.grading._gate_blocks': ('grading.html#_gate_blocks', 'lstm_lit/grading.py'),
                                   'lstm_lit.grading._steps': ('grading.html#_steps', 'lstm_lit/grading.py'),
                                   'lstm_lit.grading._time_steps': ('grading.html#_time_steps', 'lstm_lit/grading.py'),
+                                  'lstm_lit.grading._wrap': ('grading.html#_wrap', 'lstm_lit/grading.py'),
                                   'lstm_lit.grading.check_bound': ('grading.html#check_bound', 'lstm_lit/grading.py'),
                                   'lstm_lit.grading.check_close': ('grading.html#check_close', 'lstm_lit/grading.py'),
                                   'lstm_lit.grading.check_equal': ('grading.html#check_equal', 'lstm_lit/grading.py'),
