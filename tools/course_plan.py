@@ -84,12 +84,13 @@ def chapter_info(path):
 
 
 def parts():
-    """[(caption, [notebook path, ...])] for the parts of _toc.yml that hold chapters."""
+    """[(caption, [notebook path, ...])] for the parts of _toc.yml that hold chapters
+    (notebooks/NN_*.ipynb; not pages such as notebooks/grading)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     out = []
     for part in toc["parts"]:
         files = [ROOT / (c["file"] + ".ipynb") for c in part.get("chapters", [])
-                 if c["file"].startswith("notebooks/")]
+                 if re.match(r"notebooks/\d\d_", c["file"])]
         if files:
             out.append((part["caption"], files))
     return out
