@@ -24,7 +24,7 @@ class CheckFailed(AssertionError):
 
 # %% ../notebooks/grading.ipynb #558f9201
 LSTM_GATES = "ifgo"     # PyTorch's order: input, forget, candidate g, output
-_TANH_BLOCKS = "gn"     # the LSTM's candidate g and the GRU's n; every other gate: sigmoid
+_TANH_BLOCKS = "gn"     # the LSTM's candidate g, the GRU's n; every other gate: sigmoid
 
 
 def _fmt(v):
@@ -46,7 +46,7 @@ def _factor(got, want, tol):
     if want.size < 2 or ww == 0:
         return None
     c = float(np.sum(got * want)) / ww
-    if abs(c - 1) < 1e-3 or rel_error(got, c * want) >= 1e-6:   # not tol: it may be loose
+    if abs(c - 1) < 1e-3 or rel_error(got, c * want) >= 1e-6:  # not tol: may be loose
         return None
     if abs(c + 1) < 1e-3:
         return "yours is the expected with its sign flipped"
