@@ -261,7 +261,7 @@ def check_gradients(check, f, inputs, analytic, df=None, h=1e-6, tol=1e-7, hints
     f, inputs, analytic, df, h, tol : as in ``grad_check`` (f returns a number, or an
         array when df is given; inputs and analytic are dicts name -> float64 array).
     hints : the classic mistake this check catches: a str (said once, after the failed
-        inputs), or a dict input name -> str.
+        inputs when several fail), or a dict input name -> str.
     gate_axes, time_axes : dicts input name -> axis, for ``diagnose``.
     Prints one line per input when verbose, like ``grad_check``: the bound met, never
     the round-off digits. Returns dict name -> relative error.
@@ -281,10 +281,11 @@ def check_gradients(check, f, inputs, analytic, df=None, h=1e-6, tol=1e-7, hints
         num = numerical_gradient(f, inputs[name], df=df, h=h)
         _, lines = _compare(analytic[name], num, tol, "relative",
                             gate_axes.get(name), gates, time_axes.get(name))
-        hint = hints.get(name) if isinstance(hints, dict) else None
+        shared = isinstance(hints, str) and len(failed) > 1   # said once, below
+        hint = hints.get(name) if isinstance(hints, dict) else None if shared else hints
         text.append(_failure(f"gradient check of {check}, input '{name}'",
                              errors[name], tol, "relative", lines, hint))
-    if isinstance(hints, str):                    # one hint for every input: said once
+    if isinstance(hints, str) and len(failed) > 1:
         text += _wrap(f"a classic cause: {hints}")
     raise CheckFailed("\n".join(text))
 
