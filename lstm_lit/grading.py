@@ -154,8 +154,9 @@ def _compare(got, want, tol, measure, gate_axis, gates, time_axis):
 
 
 def _wrap(line, indent=""):
-    """A message line wrapped to 88 characters, its continuation indented."""
-    return textwrap.wrap(line, 88, initial_indent=indent, subsequent_indent="    ",
+    """A message line wrapped to 90 characters (the book's printed column), its
+    continuation indented."""
+    return textwrap.wrap(line, 90, initial_indent=indent, subsequent_indent="    ",
                          break_on_hyphens=False)
 
 

@@ -25,7 +25,7 @@ from test_lstm import random_case, variant_backward, variant_forward
 
 def failure(fn, *args, raw=False, **kwargs):
     """The message of the CheckFailed that fn(*args, **kwargs) raises, its lines wrapped
-    to 88 characters (raw) or joined with single spaces (to search for a phrase)."""
+    to 90 characters (raw) or joined with single spaces (to search for a phrase)."""
     with pytest.raises(CheckFailed) as caught:
         fn(*args, **kwargs)
     return str(caught.value) if raw else " ".join(str(caught.value).split())
