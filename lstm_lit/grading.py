@@ -86,12 +86,13 @@ def _time_steps(got, want, tol, axis):
         return []
     found = [f"by time step: wrong at {_steps(wrong)}, right at {_steps(right)}"]
     if right == list(range(T - len(right), T)):
-        found.append("the last steps are right and the earlier ones wrong: is the "
-                     "gradient from later steps carried back (dh_next, dC_next, added, "
-                     "not overwritten)?")
+        found.append("the last steps are right and the earlier ones wrong: in a "
+                     "recurrence, is the gradient from later steps carried back "
+                     "(dh_next, dC_next, added, not overwritten)?")
     elif right == list(range(len(right))):
-        found.append("the first steps are right and the later ones wrong: is the state "
-                     "carried forward from each step to the next?")
+        found.append("the first steps are right and the later ones wrong: in a "
+                     "recurrence, is the state carried forward from each step to the "
+                     "next?")
     return found
 
 
