@@ -3,11 +3,16 @@
 - A padded batch gives exactly the results of running each sequence alone (outputs, final states,
   every gradient, to 1e-12), for the masked LSTM and the masked bidirectional layer, in float64, with
   random lengths; with every length equal to T, the masked functions equal the unmasked ones.
-- When torch is importable, the masked bidirectional layer (one and two directions) equals
-  nn.LSTM on a pack_padded_sequence (outputs, final states, every gradient, 1e-10).
+- Agreement with PyTorch without torch: the masked LSTM and the masked bidirectional layer reproduce
+  every number of tests/fixtures/torch_lstm_packed.npz and torch_lstm_packed_bi.npz (written by
+  tools/make_torch_fixtures.py: nn.LSTM on a pack_padded_sequence with unsorted lengths, non-zero
+  values on the padded steps of x and R) to 1e-10, and an unmasked run fails them. When torch is
+  importable, the same comparison runs live on random lengths.
 - Gradient checks of the masked loss, the masked LSTM, the masked bidirectional layer and the
   FinalStateClassifier; the last-bit task and its bound; every error path.
 """
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,7 +20,7 @@ from lstm_lit.bidirectional import bidirectional_backward, bidirectional_forward
 from lstm_lit.learning import grad_check
 from lstm_lit.lstm import init_lstm, lstm_forward
 from lstm_lit.lstm_backward import lstm_backward
-from lstm_lit.stacked import DIRECTIONS, init_stack, to_torch_layers
+from lstm_lit.stacked import DIRECTIONS, from_torch_layers, init_stack, to_torch_layers
 from lstm_lit.variable_length import (FinalStateClassifier, check_lengths, last_bit_task,
                                       length_mask, masked_bidirectional_backward,
                                       masked_bidirectional_forward, masked_lstm_backward,
@@ -23,6 +28,9 @@ from lstm_lit.variable_length import (FinalStateClassifier, check_lengths, last_
                                       reverse_padded)
 
 TOL = 1e-12
+# the packed-sequence cases of tools/make_torch_fixtures.py (one direction, two directions)
+PACKED_FIXTURES = [Path(__file__).parent / "fixtures" / f"torch_lstm_packed{s}.npz"
+                   for s in ("", "_bi")]
 
 
 def case(seed, N=5, T=6, D=3, H=4, dtype=np.float64):
@@ -123,7 +131,54 @@ def test_float32_is_preserved():
     assert all(a.dtype == np.float32 for a in arrays)
 
 
-# ---------------------------------------------------------------- PyTorch pack_padded_sequence (live)
+# ---------------------------------------------------------------- PyTorch pack_padded_sequence
+
+def check_against_packed(d, tol=1e-10):
+    """Run the masked layer on a packed-sequence case d (the arrays of make_torch_fixtures.py's packed
+    cases, torch's names and shapes); assert every output, final state and gradient agrees."""
+    (layer,) = from_torch_layers({k: d[k] for k in d if k.startswith(("weight_", "bias_"))})
+    x, lengths, h0, C0, R, S, U = (d[k] for k in ("x", "lengths", "h0", "c0", "R", "S", "U"))
+    if bool(d["bidirectional"]):
+        h, hn, Cn, cache = masked_bidirectional_forward(x, lengths, h0, C0, layer)
+        dx, dh0, dC0, grads = masked_bidirectional_backward(R, cache, S, U)
+    else:
+        h, hn, Cn, cache = masked_lstm_forward(x, lengths, h0[0], C0[0], **layer)
+        dx, dh0, dC0, dWx, dWh, db = masked_lstm_backward(R, cache, S[0], U[0])
+        hn, Cn, dh0, dC0 = hn[None], Cn[None], dh0[None], dC0[None]
+        grads = {"Wx": dWx, "Wh": dWh, "b": db}
+    ours = {"output": h, "h_n": hn, "c_n": Cn, "grad_x": dx, "grad_h0": dh0, "grad_c0": dC0}
+    state = to_torch_layers([grads])
+    for k in state:                                    # both torch biases: the gradient of b
+        ours["grad_" + k] = state[k.replace("bias_hh", "bias_ih")]
+    assert set(ours) == {k for k in d if k.startswith("grad_")} | {"output", "h_n", "c_n"}
+    for k, v in ours.items():
+        assert maxdiff(v, d[k]) < tol, k
+
+
+def load(path):
+    with np.load(path) as d:
+        return {k: d[k] for k in d.files}
+
+
+def test_packed_fixtures_record_torch_and_real_padding():
+    for path in PACKED_FIXTURES:
+        d = load(path)
+        assert str(d["torch_version"]).startswith("2.13.0") and bool(d["packed"])
+        N, T, _ = d["x"].shape
+        pad = ~length_mask(d["lengths"], T)
+        assert d["lengths"].min() == 1 and d["lengths"].max() == T
+        assert np.all(d["x"][pad] != 0) and np.all(d["R"][pad] != 0)   # padding must be ignored
+        assert not np.any(d["output"][pad]) and not np.any(d["grad_x"][pad])
+
+
+@pytest.mark.parametrize("path", PACKED_FIXTURES, ids=lambda p: p.stem)
+def test_masked_layers_reproduce_torch_packed_fixture(path):
+    d = load(path)
+    check_against_packed(d)
+    full = {**d, "lengths": np.full_like(d["lengths"], d["x"].shape[1])}
+    with pytest.raises(AssertionError):                # the padding read as data fails
+        check_against_packed(full)
+
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_live_against_torch_packed_sequence(bidirectional):
@@ -146,25 +201,12 @@ def test_live_against_torch_packed_sequence(bidirectional):
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
     loss = sum((a * torch.from_numpy(b)).sum() for a, b in ((out, R), (h_n, S), (c_n, U)))
     loss.backward()
-    from lstm_lit.stacked import from_torch_layers
-    (layer,) = from_torch_layers(net.state_dict())
-    if bidirectional:
-        h, hn, Cn, cache = masked_bidirectional_forward(x, lengths, h0, C0, layer)
-        dx, dh0, dC0, grads = masked_bidirectional_backward(R, cache, S, U)
-        grads = [grads]
-    else:
-        h, hn, Cn, cache = masked_lstm_forward(x, lengths, h0[0], C0[0], **layer)
-        dx, dh0, dC0, dWx, dWh, db = masked_lstm_backward(R, cache, S[0], U[0])
-        hn, Cn, dh0, dC0 = hn[None], Cn[None], dh0[None], dC0[None]
-        grads = [{"Wx": dWx, "Wh": dWh, "b": db}]
-    for ours, theirs in ((h, out), (hn, h_n), (Cn, c_n), (dx, xt.grad), (dh0, h0t.grad),
-                         (dC0, c0t.grad)):
-        assert maxdiff(ours, theirs.detach().numpy()) < 1e-10
-    ref = dict(net.named_parameters())
-    state = to_torch_layers(grads)
-    for k in ref:
-        g = state[k.replace("bias_hh", "bias_ih")]          # both biases: the gradient of b
-        assert maxdiff(g, ref[k].grad.numpy()) < 1e-10, k
+    d = dict(x=x, lengths=lengths, h0=h0, c0=C0, R=R, S=S, U=U, bidirectional=bidirectional,
+             output=out, h_n=h_n, c_n=c_n, grad_x=xt.grad, grad_h0=h0t.grad, grad_c0=c0t.grad)
+    for k, prm in net.named_parameters():
+        d[k], d["grad_" + k] = prm, prm.grad
+    check_against_packed({k: v.detach().numpy() if torch.is_tensor(v) else v
+                          for k, v in d.items()})
 
 
 # ---------------------------------------------------------------- gradient checks

@@ -24,6 +24,14 @@ its state-dict name (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k},
 gradient of each as grad_<name>, grad_x, grad_h0, grad_c0, module ("LSTM"), num_layers,
 bidirectional and torch_version.
 
+Packed cases (chapter 21), ``nn.LSTM(bidirectional=B, batch_first=True)`` run on
+``pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`` with unsorted lengths in
+[1, T] (one equal to T, one equal to 1), in float64, seeded, with distinct non-zero biases, non-zero h0 and
+c0, and non-zero values in x and R on the padded steps too (they must be ignored); the output is
+unpacked with ``pad_packed_sequence(..., total_length=T)`` (zeros on padded steps) and the loss is
+sum(output * R) + sum(h_n * S) + sum(c_n * U). Saved arrays: those of the stacked cases (num_layers = 1)
+plus lengths (N,) int64 and packed (True).
+
 Usage with names writes only those cases (e.g. ``tools/make_torch_fixtures.py lstm_l2 lstm_bi``). Re-running
 a case reproduces its inputs and parameters bit for bit, but its outputs and gradients only to round-off
 (about 1e-16: they depend on the CPU's kernels), and the .npz records the time it was written: write only
@@ -50,6 +58,12 @@ STACKED_CASES = [
     ("lstm_l3", 2, 5, 4, 3, 3, False, 5),
     ("lstm_bi", 3, 4, 2, 3, 1, True, 6),
     ("lstm_bi_l2", 2, 5, 3, 4, 2, True, 7),
+]
+
+# (name, T, D, H, lengths, bidirectional, seed) for nn.LSTM on a packed batch; N = len(lengths)
+PACKED_CASES = [
+    ("lstm_packed", 6, 3, 4, (4, 6, 1, 3, 6), False, 8),
+    ("lstm_packed_bi", 5, 2, 3, (2, 5, 1, 4), True, 9),
 ]
 
 
@@ -133,9 +147,50 @@ def make_stacked_case(N, T, D, H, num_layers, bidirectional, seed):
     return arrays
 
 
+def make_packed_case(T, D, H, lengths, bidirectional, seed):
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    net = torch.nn.LSTM(D, H, bidirectional=bidirectional, batch_first=True).double()
+    names = [k for k, _ in net.named_parameters()]
+    with torch.no_grad():  # distinct, clearly non-zero biases in every direction
+        for k in names:
+            if k.startswith("bias"):
+                getattr(net, k).copy_(randn(4 * H))
+    N, K = len(lengths), 2 if bidirectional else 1
+    lengths = torch.tensor(lengths, dtype=torch.int64)
+    x, h0, c0 = randn(N, T, D), randn(K, N, H), randn(K, N, H)   # x non-zero on padded steps
+    for t in (x, h0, c0):
+        t.requires_grad_(True)
+    R = randn(N, T, K * H)                                        # non-zero on padded steps
+    S, U = randn(K, N, H), randn(K, N, H)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    output, (h_n, c_n) = net(packed, (h0, c0))
+    output, _ = pad_packed_sequence(output, batch_first=True, total_length=T)
+    loss = (output * R).sum() + (h_n * S).sum() + (c_n * U).sum()
+    loss.backward()
+    out = dict(x=x, lengths=lengths, h0=h0, c0=c0, R=R, S=S, U=U, output=output, h_n=h_n,
+               c_n=c_n, grad_x=x.grad, grad_h0=h0.grad, grad_c0=c0.grad)
+    for k in names:
+        p = getattr(net, k)
+        out[k], out["grad_" + k] = p, p.grad
+    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
+    arrays["module"] = np.array("LSTM")
+    arrays["num_layers"] = np.array(1)
+    arrays["bidirectional"] = np.array(bidirectional)
+    arrays["packed"] = np.array(True)
+    arrays["torch_version"] = np.array(torch.__version__)
+    return arrays
+
+
 def main(only=()):
     OUT.mkdir(parents=True, exist_ok=True)
-    known = [c[0] for c in CASES] + [c[0] for c in STACKED_CASES]
+    known = [c[0] for c in CASES + STACKED_CASES + PACKED_CASES]
     unknown = sorted(set(only) - set(known))
     if unknown:
         raise SystemExit(f"unknown case(s) {unknown}; known: {known}")
@@ -155,6 +210,15 @@ def main(only=()):
         np.savez_compressed(path, **arrays)
         print(f"{path.relative_to(OUT.parent.parent)}: LSTM num_layers={num_layers} "
               f"bidirectional={bidirectional} N={N} T={T} D={D} H={H} "
+              f"({path.stat().st_size} bytes, torch {torch.__version__})")
+    for name, T, D, H, lengths, bidirectional, seed in PACKED_CASES:
+        if only and name not in only:
+            continue
+        arrays = make_packed_case(T, D, H, lengths, bidirectional, seed)
+        path = OUT / f"torch_{name}.npz"
+        np.savez_compressed(path, **arrays)
+        print(f"{path.relative_to(OUT.parent.parent)}: LSTM packed bidirectional={bidirectional} "
+              f"T={T} D={D} H={H} lengths={list(lengths)} "
               f"({path.stat().st_size} bytes, torch {torch.__version__})")
 
 
