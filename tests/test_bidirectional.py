@@ -7,8 +7,6 @@
 - The backward direction is the LSTM on the reversed sequence; the stack of one layer is the layer.
 - dtype preservation, the neighbours task's labels, and every error path.
 """
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,15 +16,10 @@ from lstm_lit.bidirectional import (Tagger, bidirectional_backward, bidirectiona
 from lstm_lit.learning import grad_check
 from lstm_lit.lstm import init_lstm, lstm_forward
 from lstm_lit.stacked import DIRECTIONS, from_torch_layers, init_stack, to_torch_layers
+from torch_fixtures import assert_close, fixture_paths, load
 
-FIXTURES = [Path(__file__).parent / "fixtures" / f"torch_lstm_bi{s}.npz" for s in ("", "_l2")]
-TOL = 1e-10
+FIXTURES = fixture_paths("lstm_bi", "lstm_bi_l2")
 KEYS = ("Wx", "Wh", "b")
-
-
-def load(path):
-    with np.load(path) as d:
-        return {k: d[k] for k in d.files}
 
 
 def random_stack(rng, N, T, D, H, L, dtype=np.float64):
@@ -64,8 +57,7 @@ def test_stack_reproduces_torch_fixture(path):
     expected = {k for k in d if k in ("output", "h_n", "c_n") or k.startswith("grad_")}
     assert set(ours) == expected
     for k in sorted(ours):
-        err = float(np.max(np.abs(ours[k] - d[k])))
-        assert err < TOL, f"{path.name} {k}: {err:.2e}"
+        assert_close(ours[k], d[k], f"{path.name} {k}")
 
 
 def test_one_layer_function_reproduces_torch_fixture():
@@ -75,7 +67,7 @@ def test_one_layer_function_reproduces_torch_fixture():
     dx, dh0, dC0, grads = bidirectional_backward(d["R"], cache, d["S"], d["U"])
     ours = ours_in_torch_names(h, h_n, C_n, dx, dh0, dC0, [grads])
     for k in ours:
-        assert np.max(np.abs(ours[k] - d[k])) < TOL, k
+        assert_close(ours[k], d[k], k)
 
 
 @pytest.mark.parametrize("L", [1, 2])
@@ -98,14 +90,15 @@ def test_live_against_torch(L):
     loss.backward()
     h, h_n_o, C_n_o, cache = bidirectional_stack_forward(x, h0, C0, layers)
     dx, dh0, dC0, grads = bidirectional_stack_backward(R, cache, S, U)
-    for ours, theirs in ((h, out), (h_n_o, h_n), (C_n_o, c_n), (dx, xt.grad), (dh0, h0t.grad),
-                         (dC0, c0t.grad)):
-        assert np.max(np.abs(ours - theirs.detach().numpy())) < TOL
+    for what, ours, theirs in (("output", h, out), ("h_n", h_n_o, h_n), ("c_n", C_n_o, c_n),
+                               ("grad x", dx, xt.grad), ("grad h0", dh0, h0t.grad),
+                               ("grad c0", dC0, c0t.grad)):
+        assert_close(ours, theirs.detach().numpy(), what)
     ref = dict(net.named_parameters())
     for k, g in to_torch_layers(grads).items():
         if k.startswith("bias_hh"):
             g = to_torch_layers(grads)[k.replace("bias_hh", "bias_ih")]
-        assert np.max(np.abs(g - ref[k].grad.numpy())) < TOL, k
+        assert_close(g, ref[k].grad.numpy(), k)
 
 
 # ---------------------------------------------------------------- gradient checks and identities

@@ -25,20 +25,12 @@ from lstm_lit.cnn_lstm import (MOTIF_CLASSES, MOTIF_LENGTH, MOTIF_RECIPE, MOTIFS
                                conv1d_output_length, conv1d_to_torch, init_conv1d,
                                maxpool1d_backward, maxpool1d_forward, motif_model, motif_signals)
 from lstm_lit.learning import grad_check, relu_backward, relu_forward
+from torch_fixtures import assert_close, fixture_paths, load
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("torch_conv1d_*.npz"))
+# the nn.Conv1d cases of tools/make_conv_fixtures.py
+FIXTURES = fixture_paths("conv1d_a", "conv1d_b", "conv1d_c", "conv1d_d")
 RESULTS_PATH = ROOT / "experiments" / "cnn_lstm.json"
-TOL = 1e-10
-
-
-def max_abs(a, b):
-    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
-
-
-def load(path):
-    with np.load(path) as d:
-        return {k: d[k] for k in d.files}
 
 
 def chain(x, W, b, stride, padding, pool, dout):
@@ -76,10 +68,10 @@ def test_reproduces_torch_fixture(path):
     # torch: x (N, D, T), out (N, F, T'), weight (F, D, K); lstm_lit: (N, T, D), (N, T', F), (K, D, F)
     out, dx, dW, db = chain(d["x"].transpose(0, 2, 1), p["W"], p["b"], int(d["stride"]),
                             int(d["padding"]), int(d["pool"]), d["R"].transpose(0, 2, 1))
-    assert max_abs(out.transpose(0, 2, 1), d["out"]) < TOL
-    assert max_abs(dx.transpose(0, 2, 1), d["grad_x"]) < TOL
-    assert max_abs(conv1d_to_torch({"W": dW, "b": db})["weight"], d["grad_weight"]) < TOL
-    assert max_abs(db, d["grad_bias"]) < TOL
+    assert_close(out.transpose(0, 2, 1), d["out"], "out")
+    assert_close(dx.transpose(0, 2, 1), d["grad_x"], "grad x")
+    assert_close(conv1d_to_torch({"W": dW, "b": db})["weight"], d["grad_weight"], "grad weight")
+    assert_close(db, d["grad_bias"], "grad bias")
 
 
 def test_layout_conversion_round_trip():
@@ -114,10 +106,10 @@ def test_live_against_torch_random_shapes(seed):
     y, cache = conv1d_forward(x.detach().numpy().transpose(0, 2, 1), p["W"], p["b"], S, P)
     dx, dW, db = conv1d_backward(R.transpose(0, 2, 1), cache)
     assert y.shape[1] == conv1d_output_length(T, K, S, P) == out.shape[2]
-    assert max_abs(y.transpose(0, 2, 1), out.detach().numpy()) < TOL
-    assert max_abs(dx.transpose(0, 2, 1), x.grad.numpy()) < TOL
-    assert max_abs(dW.transpose(2, 1, 0), conv.weight.grad.numpy()) < TOL
-    assert max_abs(db, conv.bias.grad.numpy()) < TOL
+    assert_close(y.transpose(0, 2, 1), out.detach().numpy(), "out")
+    assert_close(dx.transpose(0, 2, 1), x.grad.numpy(), "grad x")
+    assert_close(dW.transpose(2, 1, 0), conv.weight.grad.numpy(), "grad weight")
+    assert_close(db, conv.bias.grad.numpy(), "grad bias")
 
 
 def test_live_to_torch_loads_into_torch_float32():
@@ -131,7 +123,8 @@ def test_live_to_torch_loads_into_torch_float32():
     y, _ = conv1d_forward(x, p["W"], p["b"], 2, 1)
     with torch.no_grad():
         ref = conv(torch.from_numpy(x.transpose(0, 2, 1).copy())).numpy().transpose(0, 2, 1)
-    assert y.dtype == np.float32 and max_abs(y, ref) < 1e-5
+    assert y.dtype == np.float32
+    assert_close(y, ref, "float32 out", tol=1e-5)
 
 
 # ---------------------------------------------------------------- gradient checks (float64)

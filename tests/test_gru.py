@@ -23,21 +23,12 @@ from lstm_lit.gru import (GRU_GATE_ORDER, GRUModel, gru_backward, gru_forward, g
                           gru_step_backward, gru_step_forward, gru_to_torch, init_gru)
 from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.training import train
+from torch_fixtures import TOL, assert_close, fixture_paths, load
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("torch_gru_*.npz"))
+# the nn.GRU and nn.GRUCell cases of tools/make_gru_fixtures.py
+FIXTURES = fixture_paths("gru_a", "gru_b", "gru_c", "gru_cell_a")
 TORCH_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-TOL = 1e-10
-
-
-def assert_close(got, expected, what, tol=TOL):
-    err = float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64))))
-    assert err < tol, f"{what}: max abs error {err:.2e} >= {tol:.0e}"
-
-
-def load(path):
-    with np.load(path) as d:
-        return {k: d[k] for k in d.files}
 
 
 def random_case(rng, N, T, D, H, dtype=np.float64):

@@ -10,7 +10,6 @@
 - dtype preservation, conversions to and from PyTorch's layout, and bad inputs.
 """
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,22 +18,11 @@ from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.lstm import (GATE_ORDER, from_torch, fuse_gates, init_lstm, lstm_forward,
                            lstm_forward_plain, lstm_step_forward, split_gates, to_torch)
 from lstm_lit.lstm_backward import lstm_backward, lstm_backward_plain, lstm_step_backward
+from torch_fixtures import TOL, assert_close, fixture_paths, load
 
 # the one-layer nn.LSTM and nn.LSTMCell cases of tools/make_torch_fixtures.py (the other torch_*.npz
 # files belong to the stacked, bidirectional, GRU and convolution chapters and their tests)
-FIXTURES = [Path(__file__).parent / "fixtures" / f"torch_{name}.npz"
-            for name in ("lstm_a", "lstm_b", "lstm_c", "cell_a")]
-TOL = 1e-10
-
-
-def assert_close(got, expected, what, tol=TOL):
-    err = float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64))))
-    assert err < tol, f"{what}: max abs error {err:.2e} >= {tol:.0e}"
-
-
-def load(path):
-    with np.load(path) as d:
-        return {k: d[k] for k in d.files}
+FIXTURES = fixture_paths("lstm_a", "lstm_b", "lstm_c", "cell_a")
 
 
 def random_case(rng, N, T, D, H, dtype=np.float64):

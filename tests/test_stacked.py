@@ -21,25 +21,14 @@ from lstm_lit.stacked import (DIRECTIONS, StackedLSTMModel, check_stack, dropout
                               dropout_forward, from_torch_layers, init_stack,
                               stacked_backward, stacked_forward, to_torch_layers)
 from lstm_lit.training import train
+from torch_fixtures import assert_close, fixture_paths, load
 
-FIXTURES = Path(__file__).parent / "fixtures"
-STACKED = ["torch_lstm_l2", "torch_lstm_l3"]
-BIDIRECTIONAL = ["torch_lstm_bi", "torch_lstm_bi_l2"]
-TOL = 1e-10
-
-
-def load(stem):
-    with np.load(FIXTURES / f"{stem}.npz") as d:
-        return {k: d[k] for k in d.files}
+STACKED = fixture_paths("lstm_l2", "lstm_l3")
+BIDIRECTIONAL = fixture_paths("lstm_bi", "lstm_bi_l2")
 
 
 def torch_state(d):
     return {k: v for k, v in d.items() if k.startswith(("weight_", "bias_"))}
-
-
-def assert_close(got, expected, what, tol=TOL):
-    err = float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64))))
-    assert err < tol, f"{what}: max abs error {err:.2e} >= {tol:.0e}"
 
 
 def random_stack(rng, N, T, D, H, L, dtype=np.float64):
@@ -54,8 +43,8 @@ def random_stack(rng, N, T, D, H, L, dtype=np.float64):
 # ---------------------------------------------------------------- agreement with PyTorch (fixtures)
 
 def test_stacked_fixtures_record_their_torch_model():
-    for stem in STACKED + BIDIRECTIONAL:
-        d = load(stem)
+    for path in STACKED + BIDIRECTIONAL:
+        d = load(path)
         assert str(d["torch_version"]).startswith("2.") and d["x"].dtype == np.float64
         K = int(d["num_layers"]) * (2 if bool(d["bidirectional"]) else 1)
         assert d["h0"].shape[0] == d["h_n"].shape[0] == K
@@ -64,7 +53,7 @@ def test_stacked_fixtures_record_their_torch_model():
             if k.startswith("bias_ih"):
                 bias_hh = d[k.replace("bias_ih", "bias_hh")]
                 assert np.all(d[k] != 0) and not np.allclose(d[k], bias_hh)
-    assert [int(load(s)["num_layers"]) for s in STACKED] == [2, 3]
+    assert [int(load(p)["num_layers"]) for p in STACKED] == [2, 3]
 
 
 def check_against_fixture(d):
@@ -85,14 +74,14 @@ def check_against_fixture(d):
         assert_close(g["b"], d[f"grad_bias_hh_l{k}"], f"grad bias_hh_l{k}")
 
 
-@pytest.mark.parametrize("stem", STACKED)
-def test_stack_reproduces_torch_fixture(stem):
-    check_against_fixture(load(stem))
+@pytest.mark.parametrize("path", STACKED, ids=lambda p: p.stem)
+def test_stack_reproduces_torch_fixture(path):
+    check_against_fixture(load(path))
 
 
-@pytest.mark.parametrize("stem", STACKED)
-def test_dropout_in_eval_mode_still_reproduces_torch_fixture(stem):
-    d = load(stem)
+@pytest.mark.parametrize("path", STACKED, ids=lambda p: p.stem)
+def test_dropout_in_eval_mode_still_reproduces_torch_fixture(path):
+    d = load(path)
     layers = from_torch_layers(torch_state(d))
     h, h_n, C_n, _ = stacked_forward(d["x"], d["h0"], d["c0"], layers, dropout=0.5,
                                      rng=np.random.default_rng(0), mode="eval")
@@ -100,9 +89,9 @@ def test_dropout_in_eval_mode_still_reproduces_torch_fixture(stem):
     assert_close(C_n, d["c_n"], "c_n")
 
 
-@pytest.mark.parametrize("stem", STACKED + BIDIRECTIONAL)
-def test_conversion_round_trip_on_fixture_is_exact(stem):
-    d = load(stem)
+@pytest.mark.parametrize("path", STACKED + BIDIRECTIONAL, ids=lambda p: p.stem)
+def test_conversion_round_trip_on_fixture_is_exact(path):
+    d = load(path)
     state = torch_state(d)
     layers = from_torch_layers(state)
     D, H, bidirectional = check_stack(layers)
@@ -119,7 +108,7 @@ def test_conversion_round_trip_on_fixture_is_exact(stem):
 
 
 def test_bidirectional_layers_hold_forward_and_reverse_tensors():
-    d = load("torch_lstm_bi_l2")
+    d = load(BIDIRECTIONAL[1])                                 # torch_lstm_bi_l2: two layers
     layers = from_torch_layers(torch_state(d))
     assert all(set(layer) == set(DIRECTIONS) for layer in layers)
     assert np.array_equal(layers[1]["backward"]["Wx"], d["weight_ih_l1_reverse"].T)

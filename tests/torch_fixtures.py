@@ -1,0 +1,35 @@
+"""Helpers shared by the tests that compare lstm_lit with PyTorch (test_lstm, test_gru, test_stacked,
+test_bidirectional, test_cnn_lstm): the committed fixtures tests/fixtures/torch_<name>.npz and the
+comparison to 1e-10.
+
+A test names the fixtures it reads (`fixture_paths("lstm_a", "cell_a")`), never a glob over
+tests/fixtures/, which every layer family's fixtures share.
+"""
+from pathlib import Path
+
+import numpy as np
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+TOL = 1e-10                     # float64 agreement with PyTorch, stored or live
+
+
+def fixture_paths(*names):
+    """The paths of tests/fixtures/torch_<name>.npz for each name, in the order given."""
+    return [FIXTURES_DIR / f"torch_{name}.npz" for name in names]
+
+
+def load(path):
+    """Every array of an .npz file, read into memory: {name: array}."""
+    with np.load(path) as d:
+        return {k: d[k] for k in d.files}
+
+
+def max_abs(got, expected):
+    """The largest absolute difference of two arrays, compared in float64."""
+    return float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(expected, np.float64))))
+
+
+def assert_close(got, expected, what, tol=TOL):
+    """Assert max |got - expected| < tol; the message names what was compared and by how much."""
+    err = max_abs(got, expected)
+    assert err < tol, f"{what}: max abs error {err:.2e} >= {tol:.0e}"
