@@ -22,39 +22,18 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread is fastest
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from lstm_lit.ablation import (ABLATION_HP, ABLATION_INTERVALS, ABLATION_SEEDS, ABLATION_TASKS,
                                ABLATION_VARIANTS, ablation_run)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "ablation.json"
-
-
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit",
-                                  "experiments/ablation.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed
-                         if line.strip() and not line.endswith("_modidx.py"))
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
 
 
 def log(*args):
@@ -67,7 +46,8 @@ def main():
                "variants": list(ABLATION_VARIANTS), "tasks": {k: list(v) for k, v in
                                                               ABLATION_TASKS.items()},
                "intervals": list(ABLATION_INTERVALS), "seeds": list(ABLATION_SEEDS),
-               "environment": environment(), "complete": False, "runs": []}
+               "environment": environment(["lstm_lit", "experiments/ablation.py"]),
+               "complete": False, "runs": []}
     for task in ABLATION_TASKS:
         for variant in ABLATION_VARIANTS:
             for seed in ABLATION_SEEDS:

@@ -12,7 +12,6 @@ Deterministic (integer counting, float64 arithmetic).
 """
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,19 +20,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
 
 from lstm_lit.charlm import build_vocab, encode, load_split  # noqa: E402
 from lstm_lit.ngram import KneserNey, _gram_ids, unigram_bpc  # noqa: E402
 
+from _provenance import git_commit  # noqa: E402
+
 ORDERS = tuple(range(1, 8))
-
-
-def git_commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def run():

@@ -19,7 +19,6 @@ import io
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,9 +29,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
 
 from lstm_lit.charlm import (evaluate_bpc, encode, load_model, load_split, main,  # noqa
                              save_model)
+
+from _provenance import git_commit  # noqa: E402
 
 STEPS = 4000
 SNAPSHOTS = (100, 300, 1000)
@@ -52,14 +54,6 @@ class Tee(io.TextIOBase):
             st.write(s)
             st.flush()
         return len(s)
-
-
-def git_commit():
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def run():

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peepholes import TIMING_HP, environment, log, run_timing  # noqa: E402
+from _provenance import environment  # noqa: E402
+from peepholes import TIMING_HP, log, run_timing  # noqa: E402
 
 from lstm_lit.tasks import adding_problem, adding_solved  # noqa: E402
 from lstm_lit.training import train  # noqa: E402
@@ -131,7 +132,7 @@ def main():
             r = run_timing(cell(name), seed)
             results["timing"][name].append(r)
             log("timing", name, seed, r["stop_step"], r["test"])
-    results["environment"] = environment("experiments/cifg.py")
+    results["environment"] = environment(["lstm_lit", "experiments/cifg.py"])
     results["seconds"] = round(time.perf_counter() - start, 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     log(f"wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s")

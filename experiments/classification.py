@@ -20,8 +20,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +32,9 @@ from lstm_lit.classification import (ALPHABET, NEGATION_WORDS, SoftmaxRegression
                                      negation_task, one_hot_batch)
 from lstm_lit.training import train
 from lstm_lit.variable_length import FinalStateClassifier
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "classification.json"
@@ -116,18 +117,6 @@ def negation_lstm(d, seed):
     return scores(d["test"]["y"], pred, 2)
 
 
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "git_commit": commit,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
-                    if k in os.environ}}
-
-
 def main():
     start = time.perf_counter()
     results = {"command": "python experiments/classification.py", "classes": list(CLASSES),
@@ -155,7 +144,8 @@ def main():
         results["genre"]["lstm"].append(run)
         print("genre", seed, run["accuracy"], time.perf_counter() - start, file=sys.stderr)
     results["seconds"] = round(time.perf_counter() - start, 1)
-    results["environment"] = environment()
+    results["environment"] = environment(
+        blas=False, variables=("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"))
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {RESULTS} in {results['seconds']} s")
 

@@ -20,8 +20,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread is fastest
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,29 +28,13 @@ import numpy as np
 
 from lstm_lit.cnn_lstm import MOTIF_RECIPE, run_motif_experiment
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "cnn_lstm.json"
 MODELS = ("cnn_lstm", "lstm")
 SEEDS = (0, 1, 2, 3, 4)
-
-
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit/cnn_lstm.py",
-                                  "experiments/cnn_lstm.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed if line.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
 
 
 def main():
@@ -69,7 +51,7 @@ def main():
             print(f"{name:>8} seed {seed}: val {run['val'][-1]:.3f} test {run['test']:.3f} "
                   f"{np.median(run['epoch_seconds']):.2f} s/epoch", file=sys.stderr, flush=True)
     results["filters_seed0"] = filters      # the 7 learned filters (F, K) of seed 0's CNN-LSTM
-    results["environment"] = environment()
+    results["environment"] = environment(["lstm_lit/cnn_lstm.py", "experiments/cnn_lstm.py"])
     results["seconds"] = round(time.perf_counter() - start, 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s", file=sys.stderr)

@@ -21,8 +21,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread is fastest
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +32,9 @@ from lstm_lit.forecasting import (Scaler, fit_linear_ar, forecast_errors, load_g
                                   persistence_forecast, recursive_forecast,
                                   seasonal_naive_forecast, time_split,
                                   train_lstm_forecaster)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "forecasting.json"
@@ -124,24 +125,6 @@ def stock_lstm(p, seed):
     return as_lists(forecast_errors(p["Y_test"], pred, p["scale"]))
 
 
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--",
-                                  "lstm_lit/forecasting.py", "experiments/forecasting.py"],
-                                 cwd=ROOT, capture_output=True, text=True,
-                                 check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed if line.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE")
-                    if k in os.environ}}
-
-
 def main():
     start = time.perf_counter()
     results = {"command": "python experiments/forecasting.py", "weather_setup": WEATHER,
@@ -162,7 +145,9 @@ def main():
         results["stock"]["lstm"].append(stock_lstm(q, seed))
         print("stock", seed, results["stock"]["lstm"][-1]["mae"][0], file=sys.stderr)
     results["seconds"] = round(time.perf_counter() - start, 1)
-    results["environment"] = environment()
+    results["environment"] = environment(["lstm_lit/forecasting.py", "experiments/forecasting.py"],
+                                         blas=False,
+                                         variables=("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE"))
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {RESULTS} in {results['seconds']} s")
 

@@ -30,8 +30,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread
 import contextlib
 import io
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +39,9 @@ import numpy as np
 from lstm_lit.variants import (NextSymbolModel, ReberStream, one_shot_scores, reber_batch,
                                 string_scores, window_scores)
 from lstm_lit.training import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "forget_origin.json"
@@ -113,26 +114,10 @@ def evaluate(model):
             "long": long}
 
 
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit/variants.py",
-                                  "experiments/forget_origin.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed if line.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
-
-
 def main():
     start, cpu_start = time.perf_counter(), time.process_time()
-    env = environment()                 # the code this run uses, as it starts
+    # the code this run uses, as it starts
+    env = environment(["lstm_lit/variants.py", "experiments/forget_origin.py"], blas=False)
     results = {"command": "python experiments/forget_origin.py", "hp": HP,
                "one_shot_test": ONE_SHOT_TEST, "string_test": STRING_TEST,
                "long_test": LONG_TEST, "runs": []}

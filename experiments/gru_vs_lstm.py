@@ -34,8 +34,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread
 import contextlib
 import io
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,7 +44,13 @@ from lstm_lit.gru import GRUModel
 from lstm_lit.tasks import adding_problem, adding_solved, temporal_order
 from lstm_lit.training import LSTMModel, train
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
+# The code these runs depend on; uncommitted edits to it are recorded with the results.
+WATCHED = ["lstm_lit/gru.py", "lstm_lit/training.py", "lstm_lit/lstm.py",
+           "lstm_lit/lstm_backward.py", "lstm_lit/tasks.py", "experiments/gru_vs_lstm.py"]
 RESULTS = ROOT / "experiments" / "gru_vs_lstm.json"
 
 HP = {"T": 100, "batch_size": 32, "lr": 0.01, "max_norm": 1.0, "max_steps": 600,
@@ -138,35 +142,6 @@ def time_steps(task):
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit/gru.py",
-                                  "lstm_lit/training.py", "lstm_lit/lstm.py",
-                                  "lstm_lit/lstm_backward.py", "lstm_lit/tasks.py",
-                                  "experiments/gru_vs_lstm.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed if line.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    cpu = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "cpu": cpu, "cpu_count": os.cpu_count(),
-            "git_commit": commit, "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
-
-
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -187,7 +162,7 @@ def main():
                          "note": "median over repeats of (wall time of `steps` training steps on "
                                  "one fixed batch) / steps; single process, one BLAS thread, "
                                  "on a shared machine whose load was not controlled"}
-    results["environment"] = environment()
+    results["environment"] = environment(WATCHED, cpu=True)
     results["seconds"] = round(time.perf_counter() - start, 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     log(f"wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s")

@@ -23,8 +23,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread
 import contextlib
 import io
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +32,9 @@ import numpy as np
 from lstm_lit.peepholes import interval_task
 from lstm_lit.training import train
 from lstm_lit.variants import VariantModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "peepholes.json"
@@ -88,27 +89,6 @@ def run_timing(variant, seed, hp=TIMING_HP):
             "final_loss": float(np.mean(hist["loss"][-hp["check_every"]:]))}
 
 
-def environment(script):
-    """Versions, machine and git state of the run; ``script`` is this file's path from ROOT."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit", script],
-                                 cwd=ROOT, capture_output=True, text=True,
-                                 check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed
-                         if line.strip() and not line.endswith("_modidx.py"))
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
-
-
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -122,7 +102,7 @@ def main():
             results["runs"][name].append(run_timing(variant, seed))
             r = results["runs"][name][-1]
             log(name, seed, r["stop_step"], r["test"], round(r["final_loss"], 4))
-    results["environment"] = environment("experiments/peepholes.py")
+    results["environment"] = environment(["lstm_lit", "experiments/peepholes.py"])
     results["seconds"] = round(time.perf_counter() - start, 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     log(f"wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s")

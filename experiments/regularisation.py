@@ -24,8 +24,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread is fastest
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +32,9 @@ import numpy as np
 
 from lstm_lit.charlm import build_vocab, load_split
 from lstm_lit.regularisation import DECAYED, overfit_data, train_curves
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "regularisation.json"
@@ -58,26 +59,6 @@ def run(vocab, data, setting, steps=None, log=None):
             "final_validation": hist["validation"][-1], "final_train": hist["train"][-1],
             "weight_norm": float(np.sqrt(sum(np.sum(model.params[k].astype(np.float64) ** 2)
                                              for k in DECAYED)))}
-
-
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--",
-                                  "lstm_lit/regularisation.py", "lstm_lit/charlm.py",
-                                  "experiments/regularisation.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed if line.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
 
 
 def run_setting(setting):
@@ -106,7 +87,8 @@ def main():
             results["runs"] = pool.map(run_setting, list(SETTINGS))
     else:
         results["runs"] = [run_setting(setting) for setting in SETTINGS]
-    results["environment"] = environment()
+    results["environment"] = environment(["lstm_lit/regularisation.py", "lstm_lit/charlm.py",
+                                          "experiments/regularisation.py"])
     results["seconds"] = round(time.perf_counter() - start, 1)
     results["cpu_seconds"] = round(sum(r["cpu_seconds"] for r in results["runs"]), 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")

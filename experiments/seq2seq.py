@@ -22,8 +22,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread
 import contextlib
 import io
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,6 +31,9 @@ import numpy as np
 from lstm_lit.seq2seq import (AttentionSeq2Seq, Seq2Seq, digits_of, exact_match,
                               reversal_task, source_lengths)
 from lstm_lit.training import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+import _provenance  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "seq2seq.json"
@@ -86,14 +87,13 @@ def evaluate(model, hp=HP):
 
 
 def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "machine": platform.machine(), "git_commit": commit,
-            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")}
+    """_provenance.environment in this file's own layout: no BLAS line, the commit "unknown"
+    outside git, and OPENBLAS_NUM_THREADS at the top level (null when it is not set)."""
+    record = _provenance.environment(blas=False, variables=())
+    del record["env"]
+    record["git_commit"] = record["git_commit"] or "unknown"
+    record["OPENBLAS_NUM_THREADS"] = os.environ.get("OPENBLAS_NUM_THREADS")
+    return record
 
 
 def main():

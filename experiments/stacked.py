@@ -26,8 +26,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread is fastest
 
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +35,9 @@ import numpy as np
 from lstm_lit.stacked import StackedLSTMModel
 from lstm_lit.tasks import adding_problem, adding_solved, sine_windows
 from lstm_lit.training import train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "stacked.json"
@@ -95,26 +96,6 @@ def baseline_mse(task):
     return float(np.var(y_test))
 
 
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit",
-                                  "experiments/stacked.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed
-                         if line.strip() and not line.endswith("_modidx.py"))
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
-
-
 def main():
     start, cpu_start = time.perf_counter(), time.process_time()
     results = {"command": "python experiments/stacked.py", "hp": HP, "variants": VARIANTS,
@@ -127,7 +108,7 @@ def main():
                 results["runs"].append(record)
                 print(task, variant, seed, f"{record['test_mse']:.5f}", file=sys.stderr,
                       flush=True)
-    results["environment"] = environment()
+    results["environment"] = environment(["lstm_lit", "experiments/stacked.py"])
     results["seconds"] = round(time.perf_counter() - start, 1)
     results["cpu_seconds"] = round(time.process_time() - cpu_start, 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")

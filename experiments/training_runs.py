@@ -24,8 +24,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: one thread
 import contextlib
 import io
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +38,9 @@ from lstm_lit.neurons import affine_forward
 from lstm_lit.rnn import init_rnn, rnn_backward, rnn_forward
 from lstm_lit.tasks import adding_problem, adding_solved, temporal_order
 from lstm_lit.training import LSTMModel, train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # experiments/, run or loaded
+from _provenance import environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "training_results.json"
@@ -160,26 +161,6 @@ PROTOCOL_MODELS = {"rnn": {"cell": "rnn"},
                    "lstm_biases_5_-3": {"cell": "lstm", "forget_bias": 5.0, "input_bias": -3.0}}
 
 
-def environment():
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--", "lstm_lit",
-                                  "experiments/training_runs.py"], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout.split("\n")
-        changed = sorted(line[3:] for line in changed
-                         if line.strip() and not line.endswith("_modidx.py"))
-    except (OSError, subprocess.CalledProcessError):
-        commit, changed = None, None
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas.get("openblas configuration", blas.get("name")),
-            "machine": platform.machine(), "git_commit": commit,
-            "uncommitted_changes": changed,
-            "env": {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-                                               "NPY_DISABLE_CPU_FEATURES") if k in os.environ}}
-
-
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -212,7 +193,7 @@ def main():
         for T in ADDING_PROTOCOL["lengths"]:
             results["protocol"][name].append(run_protocol(T, **spec))
             log("protocol", name, results["protocol"][name][-1])
-    results["environment"] = environment()
+    results["environment"] = environment(["lstm_lit", "experiments/training_runs.py"])
     results["seconds"] = round(time.perf_counter() - start, 1)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     log(f"wrote {RESULTS.relative_to(ROOT)} in {results['seconds']} s")
