@@ -5,7 +5,8 @@ that has torch, and the small .npz files it writes are committed. tests/test_gru
 (notebooks/17_gru.ipynb) then check that lstm_lit.gru reproduces every number in them (outputs, final
 state and every gradient) without torch.
 
-Usage (from the repository root):  /path/to/python-with-torch tools/make_gru_fixtures.py
+Usage (from the repository root):  /path/to/python-with-torch tools/make_gru_fixtures.py [NAME ...]
+[--out DIR] (the command line of every fixture script: tools/_torch_fixture_common.py)
 
 Each case runs in float64, seeded, with distinct non-zero bias_ih and bias_hh and a non-zero h0:
 - ``nn.GRU(batch_first=True)`` on x (N, T, D), loss = sum(output * R) + sum(h_n * S);
@@ -15,12 +16,10 @@ x, h0, weight_ih (3H, D), weight_hh (3H, H), bias_ih, bias_hh (3H,), R (GRU only
 only), h_n, grad_x, grad_h0, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh, module ("GRU"
 or "GRUCell") and torch_version.
 """
-from pathlib import Path
+from functools import partial
 
-import numpy as np
-import torch
-
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+from _torch_fixture_common import (main, recurrent_module, seeded_randn, set_biases,
+                                   to_arrays, with_grads)
 
 # (name, module, N, T, D, H, seed); T is ignored for the cell. D != H in most cases.
 CASES = [
@@ -32,23 +31,10 @@ CASES = [
 
 
 def make_case(module, N, T, D, H, seed):
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
-    if module == "GRU":
-        net = torch.nn.GRU(D, H, batch_first=True).double()
-        names = {k: k + "_l0" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        x = randn(N, T, D)
-    else:
-        net = torch.nn.GRUCell(D, H).double()
-        names = {k: k for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        x = randn(N, D)
-    with torch.no_grad():  # distinct, clearly non-zero biases (torch's default init is small)
-        getattr(net, names["bias_ih"]).copy_(randn(3 * H))
-        getattr(net, names["bias_hh"]).copy_(randn(3 * H))
+    randn = seeded_randn(seed)
+    net, names = recurrent_module(module, D, H)
+    x = randn(N, T, D) if module == "GRU" else randn(N, D)
+    set_biases(net, randn)
     h0 = randn(N, H)
     for t in (x, h0):
         t.requires_grad_(True)
@@ -65,24 +51,15 @@ def make_case(module, N, T, D, H, seed):
         loss = (h_n * S).sum()
     loss.backward()
     out.update(x=x, h0=h0, S=S, h_n=h_n, grad_x=x.grad, grad_h0=h0.grad)
-    for k, full in names.items():
-        p = getattr(net, full)
-        out[k], out["grad_" + k] = p, p.grad
-    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
-    arrays["module"] = np.array(module)
-    arrays["torch_version"] = np.array(torch.__version__)
-    return arrays
+    return to_arrays({**out, **with_grads(net, names)}, module=module)
 
 
-def main():
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name, module, N, T, D, H, seed in CASES:
-        arrays = make_case(module, N, T, D, H, seed)
-        path = OUT / f"torch_{name}.npz"
-        np.savez_compressed(path, **arrays)
-        print(f"{path.relative_to(OUT.parent.parent)}: {module} N={N} T={T} D={D} H={H} "
-              f"({path.stat().st_size} bytes, torch {torch.__version__})")
+def cases():
+    """name -> (make, text) for every case, in the order of CASES."""
+    return {name: (partial(make_case, module, N, T, D, H, seed),
+                   f"{module} N={N} T={T} D={D} H={H}")
+            for name, module, N, T, D, H, seed in CASES}
 
 
 if __name__ == "__main__":
-    main()
+    main(cases(), __doc__.splitlines()[0])

@@ -4,7 +4,8 @@ PyTorch is not a run-time dependency of lstm_lit: this script is run once, by ha
 that has torch, and the small .npz files it writes are committed. tests/test_lstm.py then checks that
 lstm_lit reproduces every number in them (outputs, final states and every gradient) without torch.
 
-Usage (from the repository root):  /path/to/python-with-torch tools/make_torch_fixtures.py
+Usage (from the repository root):  /path/to/python-with-torch tools/make_torch_fixtures.py [NAME ...]
+[--out DIR] (the command line of every fixture script: tools/_torch_fixture_common.py)
 
 Each case runs in float64, seeded, with distinct non-zero bias_ih and bias_hh, non-zero h0 and c0:
 - ``nn.LSTM(batch_first=True)`` on x (N, T, D), loss = sum(output * R) + sum(h_n * S) + sum(c_n * U);
@@ -25,24 +26,26 @@ gradient of each as grad_<name>, grad_x, grad_h0, grad_c0, module ("LSTM"), num_
 bidirectional and torch_version.
 
 Packed cases (chapter 21), ``nn.LSTM(bidirectional=B, batch_first=True)`` run on
-``pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`` with unsorted lengths in
-[1, T] (one equal to T, one equal to 1), in float64, seeded, with distinct non-zero biases, non-zero h0 and
-c0, and non-zero values in x and R on the padded steps too (they must be ignored); the output is
-unpacked with ``pad_packed_sequence(..., total_length=T)`` (zeros on padded steps) and the loss is
-sum(output * R) + sum(h_n * S) + sum(c_n * U). Saved arrays: those of the stacked cases (num_layers = 1)
-plus lengths (N,) int64 and packed (True).
+``pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`` with unsorted lengths
+in [1, T] (one equal to T, one equal to 1), in float64, seeded, with distinct non-zero biases,
+non-zero h0 and c0, and non-zero values in x and R on the padded steps too (they must be ignored);
+the output is unpacked with ``pad_packed_sequence(..., total_length=T)`` (zeros on padded steps) and
+the loss is sum(output * R) + sum(h_n * S) + sum(c_n * U). Saved arrays: those of the stacked cases
+(num_layers = 1) plus lengths (N,) int64 and packed (True). tests/test_variable_length.py checks the
+masked layers of lstm_lit.variable_length against them.
 
 Usage with names writes only those cases (e.g. ``tools/make_torch_fixtures.py lstm_l2 lstm_bi``). Re-running
 a case reproduces its inputs and parameters bit for bit, but its outputs and gradients only to round-off
 (about 1e-16: they depend on the CPU's kernels), and the .npz records the time it was written: write only
 the cases you add.
 """
-from pathlib import Path
+from functools import partial
 
-import numpy as np
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+from _torch_fixture_common import (main, recurrent_module, seeded_randn, set_biases,
+                                   to_arrays, with_grads)
 
 # (name, module, N, T, D, H, seed); T is ignored for the cell. D != H in most cases.
 CASES = [
@@ -68,23 +71,10 @@ PACKED_CASES = [
 
 
 def make_case(module, N, T, D, H, seed):
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
-    if module == "LSTM":
-        net = torch.nn.LSTM(D, H, batch_first=True).double()
-        names = {k: k + "_l0" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        x = randn(N, T, D)
-    else:
-        net = torch.nn.LSTMCell(D, H).double()
-        names = {k: k for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        x = randn(N, D)
-    with torch.no_grad():  # distinct, clearly non-zero biases (torch's default init is small)
-        getattr(net, names["bias_ih"]).copy_(randn(4 * H))
-        getattr(net, names["bias_hh"]).copy_(randn(4 * H))
+    randn = seeded_randn(seed)
+    net, names = recurrent_module(module, D, H)
+    x = randn(N, T, D) if module == "LSTM" else randn(N, D)
+    set_biases(net, randn)
     h0, c0 = randn(N, H), randn(N, H)
     for t in (x, h0, c0):
         t.requires_grad_(True)
@@ -102,127 +92,56 @@ def make_case(module, N, T, D, H, seed):
     loss.backward()
     out.update(x=x, h0=h0, c0=c0, S=S, U=U, h_n=h_n, c_n=c_n,
                grad_x=x.grad, grad_h0=h0.grad, grad_c0=c0.grad)
-    for k, full in names.items():
-        p = getattr(net, full)
-        out[k], out["grad_" + k] = p, p.grad
-    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
-    arrays["module"] = np.array(module)
-    arrays["torch_version"] = np.array(torch.__version__)
-    return arrays
+    return to_arrays({**out, **with_grads(net, names)}, module=module)
 
 
-def make_stacked_case(N, T, D, H, num_layers, bidirectional, seed):
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
+def make_stacked_case(N, T, D, H, num_layers, bidirectional, seed, lengths=None):
+    """A stack of nn.LSTM layers on x (N, T, D); with lengths, one layer on a packed batch."""
+    randn = seeded_randn(seed)
     net = torch.nn.LSTM(D, H, num_layers=num_layers, bidirectional=bidirectional,
                         batch_first=True, dropout=0.0).double()
-    names = [k for k, _ in net.named_parameters()]
-    with torch.no_grad():  # distinct, clearly non-zero biases in every layer and direction
-        for k in names:
-            if k.startswith("bias"):
-                getattr(net, k).copy_(randn(4 * H))
+    set_biases(net, randn)
     K = num_layers * (2 if bidirectional else 1)
-    x, h0, c0 = randn(N, T, D), randn(K, N, H), randn(K, N, H)
+    x, h0, c0 = randn(N, T, D), randn(K, N, H), randn(K, N, H)   # packed: padding non-zero
     for t in (x, h0, c0):
         t.requires_grad_(True)
-    R = randn(N, T, (2 if bidirectional else 1) * H)
+    R = randn(N, T, (2 if bidirectional else 1) * H)              # likewise
     S, U = randn(K, N, H), randn(K, N, H)
-    output, (h_n, c_n) = net(x, (h0, c0))
+    if lengths is None:
+        output, (h_n, c_n) = net(x, (h0, c0))
+    else:
+        lengths = torch.tensor(lengths, dtype=torch.int64)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        output, (h_n, c_n) = net(packed, (h0, c0))
+        output, _ = pad_packed_sequence(output, batch_first=True, total_length=T)
     loss = (output * R).sum() + (h_n * S).sum() + (c_n * U).sum()
     loss.backward()
     out = dict(x=x, h0=h0, c0=c0, R=R, S=S, U=U, output=output, h_n=h_n, c_n=c_n,
                grad_x=x.grad, grad_h0=h0.grad, grad_c0=c0.grad)
-    for k in names:
-        p = getattr(net, k)
-        out[k], out["grad_" + k] = p, p.grad
-    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
-    arrays["module"] = np.array("LSTM")
-    arrays["num_layers"] = np.array(num_layers)
-    arrays["bidirectional"] = np.array(bidirectional)
-    arrays["torch_version"] = np.array(torch.__version__)
-    return arrays
+    out.update(with_grads(net, [k for k, _ in net.named_parameters()]))
+    settings = dict(module="LSTM", num_layers=num_layers, bidirectional=bidirectional)
+    if lengths is not None:
+        out["lengths"], settings["packed"] = lengths, True
+    return to_arrays(out, **settings)
 
 
-def make_packed_case(T, D, H, lengths, bidirectional, seed):
-    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
-    net = torch.nn.LSTM(D, H, bidirectional=bidirectional, batch_first=True).double()
-    names = [k for k, _ in net.named_parameters()]
-    with torch.no_grad():  # distinct, clearly non-zero biases in every direction
-        for k in names:
-            if k.startswith("bias"):
-                getattr(net, k).copy_(randn(4 * H))
-    N, K = len(lengths), 2 if bidirectional else 1
-    lengths = torch.tensor(lengths, dtype=torch.int64)
-    x, h0, c0 = randn(N, T, D), randn(K, N, H), randn(K, N, H)   # x non-zero on padded steps
-    for t in (x, h0, c0):
-        t.requires_grad_(True)
-    R = randn(N, T, K * H)                                        # non-zero on padded steps
-    S, U = randn(K, N, H), randn(K, N, H)
-    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-    output, (h_n, c_n) = net(packed, (h0, c0))
-    output, _ = pad_packed_sequence(output, batch_first=True, total_length=T)
-    loss = (output * R).sum() + (h_n * S).sum() + (c_n * U).sum()
-    loss.backward()
-    out = dict(x=x, lengths=lengths, h0=h0, c0=c0, R=R, S=S, U=U, output=output, h_n=h_n,
-               c_n=c_n, grad_x=x.grad, grad_h0=h0.grad, grad_c0=c0.grad)
-    for k in names:
-        p = getattr(net, k)
-        out[k], out["grad_" + k] = p, p.grad
-    arrays = {k: v.detach().numpy().copy() for k, v in out.items()}
-    arrays["module"] = np.array("LSTM")
-    arrays["num_layers"] = np.array(1)
-    arrays["bidirectional"] = np.array(bidirectional)
-    arrays["packed"] = np.array(True)
-    arrays["torch_version"] = np.array(torch.__version__)
-    return arrays
-
-
-def main(only=()):
-    OUT.mkdir(parents=True, exist_ok=True)
-    known = [c[0] for c in CASES + STACKED_CASES + PACKED_CASES]
-    unknown = sorted(set(only) - set(known))
-    if unknown:
-        raise SystemExit(f"unknown case(s) {unknown}; known: {known}")
+def cases():
+    """name -> (make, text) for every case, in the order of the tables above."""
+    out = {}
     for name, module, N, T, D, H, seed in CASES:
-        if only and name not in only:
-            continue
-        arrays = make_case(module, N, T, D, H, seed)
-        path = OUT / f"torch_{name}.npz"
-        np.savez_compressed(path, **arrays)
-        print(f"{path.relative_to(OUT.parent.parent)}: {module} N={N} T={T} D={D} H={H} "
-              f"({path.stat().st_size} bytes, torch {torch.__version__})")
+        out[name] = (partial(make_case, module, N, T, D, H, seed),
+                     f"{module} N={N} T={T} D={D} H={H}")
     for name, N, T, D, H, num_layers, bidirectional, seed in STACKED_CASES:
-        if only and name not in only:
-            continue
-        arrays = make_stacked_case(N, T, D, H, num_layers, bidirectional, seed)
-        path = OUT / f"torch_{name}.npz"
-        np.savez_compressed(path, **arrays)
-        print(f"{path.relative_to(OUT.parent.parent)}: LSTM num_layers={num_layers} "
-              f"bidirectional={bidirectional} N={N} T={T} D={D} H={H} "
-              f"({path.stat().st_size} bytes, torch {torch.__version__})")
+        out[name] = (partial(make_stacked_case, N, T, D, H, num_layers, bidirectional, seed),
+                     f"LSTM num_layers={num_layers} bidirectional={bidirectional} "
+                     f"N={N} T={T} D={D} H={H}")
     for name, T, D, H, lengths, bidirectional, seed in PACKED_CASES:
-        if only and name not in only:
-            continue
-        arrays = make_packed_case(T, D, H, lengths, bidirectional, seed)
-        path = OUT / f"torch_{name}.npz"
-        np.savez_compressed(path, **arrays)
-        print(f"{path.relative_to(OUT.parent.parent)}: LSTM packed bidirectional={bidirectional} "
-              f"T={T} D={D} H={H} lengths={list(lengths)} "
-              f"({path.stat().st_size} bytes, torch {torch.__version__})")
+        out[name] = (partial(make_stacked_case, len(lengths), T, D, H, 1, bidirectional, seed,
+                             lengths),
+                     f"LSTM packed bidirectional={bidirectional} T={T} D={D} H={H} "
+                     f"lengths={list(lengths)}")
+    return out
 
 
 if __name__ == "__main__":
-    import sys
-
-    main(tuple(sys.argv[1:]))
+    main(cases(), __doc__.splitlines()[0])
