@@ -11,8 +11,6 @@
 - Gradient checks of the masked loss, the masked LSTM, the masked bidirectional layer and the
   FinalStateClassifier; the last-bit task and its bound; every error path.
 """
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -26,11 +24,11 @@ from lstm_lit.variable_length import (FinalStateClassifier, check_lengths, last_
                                       masked_bidirectional_forward, masked_lstm_backward,
                                       masked_lstm_forward, masked_softmax_cross_entropy,
                                       reverse_padded)
+from torch_fixtures import fixture_paths, load
 
 TOL = 1e-12
 # the packed-sequence cases of tools/make_torch_fixtures.py (one direction, two directions)
-PACKED_FIXTURES = [Path(__file__).parent / "fixtures" / f"torch_lstm_packed{s}.npz"
-                   for s in ("", "_bi")]
+PACKED_FIXTURES = fixture_paths("lstm_packed", "lstm_packed_bi")
 
 
 def case(seed, N=5, T=6, D=3, H=4, dtype=np.float64):
@@ -153,11 +151,6 @@ def check_against_packed(d, tol=1e-10):
     assert set(ours) == {k for k in d if k.startswith("grad_")} | {"output", "h_n", "c_n"}
     for k, v in ours.items():
         assert maxdiff(v, d[k]) < tol, k
-
-
-def load(path):
-    with np.load(path) as d:
-        return {k: d[k] for k in d.files}
 
 
 def test_packed_fixtures_record_torch_and_real_padding():
