@@ -161,8 +161,9 @@ def _wrap(line, indent=""):
                          break_on_hyphens=False)
 
 
-def _failure(check, error, tol, measure, lines, hint):
-    """The message of a failed check."""
+def _failure(check, lines, hint, error=np.inf, tol=None, measure=None):
+    """The message of a failed check; its first line gives the error against the bar
+    when there is one (not for a shape, an exact or a bound check)."""
     size = "" if error == np.inf else (
         f": {measure} error {error:.1e}, the bar is {tol:.0e}")
     if hint:
@@ -200,7 +201,7 @@ def check_close(check, got, want, tol=1e-7, measure="relative", hint=None,
     error, lines = _compare(got, want, tol, measure, gate_axis, gates, time_axis)
     if lines:
         what = f"check '{check}'"
-        raise CheckFailed(_failure(what, error, tol, measure, lines, hint))
+        raise CheckFailed(_failure(what, lines, hint, error, tol, measure))
     return error
 
 
@@ -227,7 +228,7 @@ def check_equal(check, got, want, hint=None):
         where = f" at {list(at)}" if got.ndim else ""
         lines = [f"{int(differ.sum())} of {got.size} entries differ; the first{where}: "
                  f"yours {got[at].item()!r}, expected {want[at].item()!r}"]
-    raise CheckFailed(_failure(f"check '{check}'", np.inf, 0, "", lines, hint))
+    raise CheckFailed(_failure(f"check '{check}'", lines, hint))
 
 
 def check_bound(check, value, below=None, above=None, hint=None):
@@ -250,7 +251,7 @@ def check_bound(check, value, below=None, above=None, hint=None):
     elif above is not None and not value > above:
         missed.append(f"{_fmt(value)} is not above {_fmt(above)}")
     if missed:
-        raise CheckFailed(_failure(f"check '{check}'", np.inf, 0, "", missed, hint))
+        raise CheckFailed(_failure(f"check '{check}'", missed, hint))
 
 
 # %% ../notebooks/grading.ipynb #da67da0e
@@ -278,16 +279,20 @@ def check_gradients(check, f, inputs, analytic, df=None, h=1e-6, tol=1e-7, hints
     if not failed:
         return errors
     gate_axes, time_axes = gate_axes or {}, time_axes or {}
+    shared = isinstance(hints, str) and len(failed) > 1    # one hint, said once below
     text = []
     for name in failed:
+        # grad_check does not return the numerical gradient: recomputed on failure only
         num = numerical_gradient(f, inputs[name], df=df, h=h)
         _, lines = _compare(analytic[name], num, tol, "relative",
                             gate_axes.get(name), gates, time_axes.get(name))
-        shared = isinstance(hints, str) and len(failed) > 1   # said once, below
-        hint = hints.get(name) if isinstance(hints, dict) else None if shared else hints
-        text.append(_failure(f"gradient check of {check}, input '{name}'",
-                             errors[name], tol, "relative", lines, hint))
-    if isinstance(hints, str) and len(failed) > 1:
+        if isinstance(hints, dict):
+            hint = hints.get(name)
+        else:
+            hint = None if shared else hints
+        text.append(_failure(f"gradient check of {check}, input '{name}'", lines, hint,
+                             errors[name], tol, "relative"))
+    if shared:
         text += _wrap(f"a classic cause: {hints}")
     raise CheckFailed("\n".join(text))
 
