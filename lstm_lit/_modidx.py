@@ -263,6 +263,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'lstm_lit.lstm._check_time_steps': ('lstm.html#_check_time_steps', 'lstm_lit/lstm.py'),
                                'lstm_lit.lstm._gate_block': ('lstm.html#_gate_block', 'lstm_lit/lstm.py'),
                                'lstm_lit.lstm._hidden_size': ('lstm.html#_hidden_size', 'lstm_lit/lstm.py'),
+                               'lstm_lit.lstm._read_torch_state': ('lstm.html#_read_torch_state', 'lstm_lit/lstm.py'),
                                'lstm_lit.lstm.from_torch': ('lstm.html#from_torch', 'lstm_lit/lstm.py'),
                                'lstm_lit.lstm.fuse_gates': ('lstm.html#fuse_gates', 'lstm_lit/lstm.py'),
                                'lstm_lit.lstm.init_lstm': ('lstm.html#init_lstm', 'lstm_lit/lstm.py'),

@@ -207,6 +207,8 @@ def gru_backward(dh, cache, dh_T=None):
     return dx, dh_next, dWx, dWh, dax.sum(axis=(0, 1)), dah.sum(axis=(0, 1))
 
 # %% ../notebooks/17_gru.ipynb #gru-lib-torch
+from .lstm import _read_torch_state
+
 _GRU_TORCH = {"Wx": "weight_ih", "Wh": "weight_hh", "bx": "bias_ih", "bh": "bias_hh"}
 
 
@@ -263,46 +265,26 @@ def gru_from_torch(state):
 
     Defined in: notebooks/17_gru.ipynb
     """
-    if not hasattr(state, "keys"):
-        raise TypeError("state must be a mapping (a state dict); "
-                        f"got {type(state).__name__}")
-    keys = set(state.keys())
-    for suffix in ("_l0", ""):
-        if {"weight_ih" + suffix, "weight_hh" + suffix} <= keys:
-            break
-    else:
-        raise ValueError("state must hold weight_ih_l0 and weight_hh_l0 (nn.GRU) or "
-                         "weight_ih and weight_hh (nn.GRUCell); "
-                         f"got keys {sorted(keys)}")
-    extra = sorted(keys - {v + suffix for v in _GRU_TORCH.values()})
-    if extra:
-        raise ValueError("only one-layer, one-direction GRUs are supported; "
-                         f"unexpected keys {extra}")
-    arrays = {}
-    for key, name in _GRU_TORCH.items():
-        if name + suffix in keys:
-            v = state[name + suffix]
-            if hasattr(v, "detach"):                  # a torch tensor, without torch
-                v = v.detach().cpu().numpy()
-            arrays[key] = np.array(v)
-    W_hh = check_array(arrays["Wh"], "weight_hh" + suffix, (None, None),
+    arrays, suffix = _read_torch_state(state, "GRU",
+                                       "one-layer, one-direction GRUs are supported")
+    W_hh = check_array(arrays["weight_hh"], "weight_hh" + suffix, (None, None),
                        dims="(3H, H)")
     H = W_hh.shape[1]
     if H < 1:
         raise ValueError(f"weight_hh{suffix} must have shape (3H, H) with H >= 1; "
                          f"got {W_hh.shape}")
     check_array(W_hh, "weight_hh" + suffix, (3 * H, H), dims="(3H, H)")
-    W_ih = check_array(arrays["Wx"], "weight_ih" + suffix, (3 * H, None),
+    W_ih = check_array(arrays["weight_ih"], "weight_ih" + suffix, (3 * H, None),
                        dims="(3H, D)", dtype=W_hh.dtype)
     if W_ih.shape[1] < 1:
         raise ValueError(f"weight_ih{suffix} must have shape (3H, D) with D >= 1; "
                          f"got {W_ih.shape}")
     params = {"Wx": np.ascontiguousarray(W_ih.T), "Wh": np.ascontiguousarray(W_hh.T)}
     for key in ("bx", "bh"):
-        name = _GRU_TORCH[key] + suffix
-        params[key] = (check_array(arrays[key], name, (3 * H,), dims="(3H,)",
+        name = _GRU_TORCH[key]
+        params[key] = (check_array(arrays[name], name + suffix, (3 * H,), dims="(3H,)",
                                    dtype=W_hh.dtype).copy()
-                       if key in arrays else np.zeros(3 * H, dtype=W_hh.dtype))
+                       if name in arrays else np.zeros(3 * H, dtype=W_hh.dtype))
     return params
 
 # %% ../notebooks/17_gru.ipynb #gru-lib-model

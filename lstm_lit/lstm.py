@@ -322,6 +322,34 @@ def _as_numpy(v):
     return np.array(v)
 
 
+def _read_torch_state(state, module, supported):
+    """The arrays of a one-layer, one-direction state dict of ``nn.<module>`` (names
+    ending in "_l0") or ``nn.<module>Cell`` (no suffix): ({name: array} for the names
+    of _TORCH_KEYS present, without suffix, as NumPy copies; the suffix).
+
+    supported : what the caller supports ("... are supported"), said when the state
+        has other keys.
+    Raises TypeError for a state that is not a mapping, ValueError without both
+    weights or with other keys. Shared with ``lstm_lit.gru.gru_from_torch``.
+    """
+    if not hasattr(state, "keys"):
+        raise TypeError("state must be a mapping (a state dict); "
+                        f"got {type(state).__name__}")
+    keys = set(state.keys())
+    for suffix in ("_l0", ""):
+        if {"weight_ih" + suffix, "weight_hh" + suffix} <= keys:
+            break
+    else:
+        raise ValueError(f"state must hold weight_ih_l0 and weight_hh_l0 (nn.{module}) "
+                         f"or weight_ih and weight_hh (nn.{module}Cell); "
+                         f"got keys {sorted(keys)}")
+    extra = sorted(keys - {k + suffix for k in _TORCH_KEYS})
+    if extra:
+        raise ValueError(f"only {supported}; unexpected keys {extra}")
+    return {k: _as_numpy(state[k + suffix])
+            for k in _TORCH_KEYS if k + suffix in keys}, suffix
+
+
 def from_torch(state):
     """A torch ``nn.LSTM`` or ``nn.LSTMCell`` state dict -> fused parameters.
 
@@ -336,26 +364,10 @@ def from_torch(state):
 
     Defined in: notebooks/10_lstm.ipynb
     """
-    if not hasattr(state, "keys"):
-        raise TypeError("state must be a mapping (a state dict); "
-                        f"got {type(state).__name__}")
-    keys = set(state.keys())
-    for suffix in ("_l0", ""):
-        if {"weight_ih" + suffix, "weight_hh" + suffix} <= keys:
-            break
-    else:
-        raise ValueError("state must hold weight_ih_l0 and weight_hh_l0 (nn.LSTM) or "
-                         "weight_ih and weight_hh (nn.LSTMCell); "
-                         f"got keys {sorted(keys)}")
-    expected = {k + suffix for k in _TORCH_KEYS}
-    extra = sorted(keys - expected)
-    if extra:
-        raise ValueError("only one-layer, one-direction LSTMs without projection are "
-                         "supported here (lstm_lit.stacked.from_torch_layers reads "
-                         "several layers and both directions); "
-                         f"unexpected keys {extra}")
-    arrays = {k: _as_numpy(state[k + suffix])
-              for k in _TORCH_KEYS if k + suffix in keys}
+    arrays, suffix = _read_torch_state(
+        state, "LSTM", "one-layer, one-direction LSTMs without projection are "
+        "supported here (lstm_lit.stacked.from_torch_layers reads several layers and "
+        "both directions)")
     W_ih = check_array(arrays["weight_ih"], "weight_ih" + suffix, (None, None),
                        dims="(4H, D)")
     W_hh = check_array(arrays["weight_hh"], "weight_hh" + suffix, (None, None),
