@@ -23,7 +23,7 @@ from lstm_lit.gru import (GRU_GATE_ORDER, GRUModel, gru_backward, gru_forward, g
                           gru_step_backward, gru_step_forward, gru_to_torch, init_gru)
 from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.training import train
-from torch_fixtures import TOL, assert_close, fixture_paths, load
+from torch_fixtures import TOL, assert_close, assert_grads_close, fixture_paths, load
 
 ROOT = Path(__file__).resolve().parent.parent
 # the nn.GRU and nn.GRUCell cases of tools/make_gru_fixtures.py
@@ -91,12 +91,9 @@ def check_against_fixture(d, forward, backward, tol=TOL):
     assert_close(h_T, d["h_n"], "h_n", tol)
     dh = d["R"] if "R" in d else np.zeros_like(h)
     dx, dh0, dWx, dWh, dbx, dbh = backward(dh, cache, d["S"])
-    assert_close(dx.reshape(d["grad_x"].shape), d["grad_x"], "grad x", tol)
-    assert_close(dh0, d["grad_h0"], "grad h0", tol)
-    assert_close(dWx.T, d["grad_weight_ih"], "grad weight_ih", tol)
-    assert_close(dWh.T, d["grad_weight_hh"], "grad weight_hh", tol)
-    assert_close(dbx, d["grad_bias_ih"], "grad bias_ih", tol)
-    assert_close(dbh, d["grad_bias_hh"], "grad bias_hh", tol)
+    assert_grads_close(d, {"x": dx.reshape(d["grad_x"].shape), "h0": dh0,
+                           "weight_ih": dWx.T, "weight_hh": dWh.T,
+                           "bias_ih": dbx, "bias_hh": dbh}, tol)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)

@@ -18,7 +18,7 @@ from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.lstm import (GATE_ORDER, from_torch, fuse_gates, init_lstm, lstm_forward,
                            lstm_forward_plain, lstm_step_forward, split_gates, to_torch)
 from lstm_lit.lstm_backward import lstm_backward, lstm_backward_plain, lstm_step_backward
-from torch_fixtures import TOL, assert_close, fixture_paths, load
+from torch_fixtures import TOL, assert_close, assert_grads_close, fixture_paths, load
 
 # the one-layer nn.LSTM and nn.LSTMCell cases of tools/make_torch_fixtures.py (the other torch_*.npz
 # files belong to the stacked, bidirectional, GRU and convolution chapters and their tests)
@@ -72,13 +72,9 @@ def check_against_fixture(d, forward, backward, tol=TOL):
     assert_close(C_T, d["c_n"], "c_n", tol)
     dh, dC_T = torch_targets(d)
     dx, dh0, dC0, dWx, dWh, db = backward(dh, cache, dC_T)
-    assert_close(dx.reshape(d["grad_x"].shape), d["grad_x"], "grad x", tol)
-    assert_close(dh0, d["grad_h0"], "grad h0", tol)
-    assert_close(dC0, d["grad_c0"], "grad c0", tol)
-    assert_close(dWx.T, d["grad_weight_ih"], "grad weight_ih", tol)
-    assert_close(dWh.T, d["grad_weight_hh"], "grad weight_hh", tol)
-    assert_close(db, d["grad_bias_ih"], "grad bias_ih", tol)
-    assert_close(db, d["grad_bias_hh"], "grad bias_hh", tol)
+    assert_grads_close(d, {"x": dx.reshape(d["grad_x"].shape), "h0": dh0, "c0": dC0,
+                           "weight_ih": dWx.T, "weight_hh": dWh.T,
+                           "bias_ih": db, "bias_hh": db}, tol)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)

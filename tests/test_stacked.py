@@ -21,7 +21,7 @@ from lstm_lit.stacked import (DIRECTIONS, StackedLSTMModel, check_stack, dropout
                               dropout_forward, from_torch_layers, init_stack,
                               stacked_backward, stacked_forward, to_torch_layers)
 from lstm_lit.training import train
-from torch_fixtures import assert_close, fixture_paths, load
+from torch_fixtures import assert_close, assert_grads_close, fixture_paths, load
 
 STACKED = fixture_paths("lstm_l2", "lstm_l3")
 BIDIRECTIONAL = fixture_paths("lstm_bi", "lstm_bi_l2")
@@ -64,14 +64,10 @@ def check_against_fixture(d):
     assert_close(h_n, d["h_n"], "h_n (every layer)")
     assert_close(C_n, d["c_n"], "c_n (every layer)")
     dx, dh0, dC0, grads = stacked_backward(d["R"], cache, d["S"], d["U"])
-    assert_close(dx, d["grad_x"], "grad x")
-    assert_close(dh0, d["grad_h0"], "grad h0")
-    assert_close(dC0, d["grad_c0"], "grad c0")
+    assert_grads_close(d, {"x": dx, "h0": dh0, "c0": dC0})
     for k, g in enumerate(grads):
-        assert_close(g["Wx"].T, d[f"grad_weight_ih_l{k}"], f"grad weight_ih_l{k}")
-        assert_close(g["Wh"].T, d[f"grad_weight_hh_l{k}"], f"grad weight_hh_l{k}")
-        assert_close(g["b"], d[f"grad_bias_ih_l{k}"], f"grad bias_ih_l{k}")
-        assert_close(g["b"], d[f"grad_bias_hh_l{k}"], f"grad bias_hh_l{k}")
+        assert_grads_close(d, {f"weight_ih_l{k}": g["Wx"].T, f"weight_hh_l{k}": g["Wh"].T,
+                               f"bias_ih_l{k}": g["b"], f"bias_hh_l{k}": g["b"]})
 
 
 @pytest.mark.parametrize("path", STACKED, ids=lambda p: p.stem)

@@ -33,3 +33,11 @@ def assert_close(got, expected, what, tol=TOL):
     """Assert max |got - expected| < tol; the message names what was compared and by how much."""
     err = max_abs(got, expected)
     assert err < tol, f"{what}: max abs error {err:.2e} >= {tol:.0e}"
+
+
+def assert_grads_close(ref, grads, tol=TOL):
+    """assert_close for each of our gradients against the fixture's: grads maps a torch
+    name (x, h0, weight_ih, ...) to our array in torch's layout, compared with
+    ref["grad_<name>"] and named "grad <name>" in a failure."""
+    for name, got in grads.items():
+        assert_close(got, ref["grad_" + name], f"grad {name}", tol)
