@@ -18,6 +18,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                           'lstm_lit/bidirectional.py'),
                                         'lstm_lit.bidirectional.Tagger.predict': ( 'bidirectional.html#tagger.predict',
                                                                                    'lstm_lit/bidirectional.py'),
+                                        'lstm_lit.bidirectional._check_upstream': ( 'bidirectional.html#_check_upstream',
+                                                                                    'lstm_lit/bidirectional.py'),
                                         'lstm_lit.bidirectional.bidirectional_backward': ( 'bidirectional.html#bidirectional_backward',
                                                                                            'lstm_lit/bidirectional.py'),
                                         'lstm_lit.bidirectional.bidirectional_forward': ( 'bidirectional.html#bidirectional_forward',

@@ -64,6 +64,18 @@ def bidirectional_forward(x, h0, C0, layer):
     return h, h_n, C_n, (cache_fw, cache_bw, H)
 
 # %% ../notebooks/20_bidirectional.ipynb #3fa909d0
+def _check_upstream(dh, dh_n, dC_n, N, T, H, dtype):
+    """Check a bidirectional layer's upstream gradients: dh (N, T, 2H) and the optional
+    dh_n, dC_n (2, N, H), all of dtype; return (dh_n, dC_n), zeros where None."""
+    check_array(dh, "dh", (N, T, 2 * H), dims="(N, T, 2H)", dtype=dtype)
+    zeros = np.zeros((2, N, H), dtype=dtype)
+    dh_n = zeros if dh_n is None else dh_n
+    dC_n = zeros if dC_n is None else dC_n
+    check_array(dh_n, "dh_n", (2, N, H), dims="(2, N, H)", dtype=dtype)
+    check_array(dC_n, "dC_n", (2, N, H), dims="(2, N, H)", dtype=dtype)
+    return dh_n, dC_n
+
+
 def bidirectional_backward(dh, cache, dh_n=None, dC_n=None):
     """Backward pass of ``bidirectional_forward``.
 
@@ -81,12 +93,7 @@ def bidirectional_backward(dh, cache, dh_n=None, dC_n=None):
     cache_fw, cache_bw, H = cache
     N, T = cache_fw[0].shape[1], cache_fw[0].shape[0] - 1     # HX: (T + 1, N, H + D)
     dtype = cache_fw[0].dtype
-    check_array(dh, "dh", (N, T, 2 * H), dims="(N, T, 2H)", dtype=dtype)
-    zeros = np.zeros((2, N, H), dtype=dtype)
-    dh_n = zeros if dh_n is None else dh_n
-    dC_n = zeros if dC_n is None else dC_n
-    check_array(dh_n, "dh_n", (2, N, H), dims="(2, N, H)", dtype=dtype)
-    check_array(dC_n, "dC_n", (2, N, H), dims="(2, N, H)", dtype=dtype)
+    dh_n, dC_n = _check_upstream(dh, dh_n, dC_n, N, T, H, dtype)
     dh_fw, dh_bw = dh[..., :H].copy(), dh[..., H:].copy()
     dh_fw[:, -1] += dh_n[0]                     # h_n[0] is the forward output at T
     dh_bw[:, 0] += dh_n[1]                      # h_n[1] is the backward output at 1

@@ -12,7 +12,7 @@ from .neurons import affine_forward, check_array
 from .learning import affine_backward, softmax_cross_entropy
 from .lstm import init_lstm, lstm_step_forward
 from .lstm_backward import lstm_step_backward
-from .bidirectional import check_bidirectional
+from .bidirectional import _check_upstream, check_bidirectional
 
 # %% ../notebooks/21_variable_length.ipynb #3c73b0ac
 def check_lengths(lengths, T, N=None):
@@ -233,12 +233,7 @@ def masked_bidirectional_backward(dh, cache, dh_n=None, dC_n=None):
     cache_fw, cache_bw, lengths, H = cache
     N, T = cache_fw[0].shape
     dtype = cache_fw[1][0][0].dtype
-    check_array(dh, "dh", (N, T, 2 * H), dims="(N, T, 2H)", dtype=dtype)
-    zeros = np.zeros((2, N, H), dtype=dtype)
-    dh_n = zeros if dh_n is None else dh_n
-    dC_n = zeros if dC_n is None else dC_n
-    check_array(dh_n, "dh_n", (2, N, H), dims="(2, N, H)", dtype=dtype)
-    check_array(dC_n, "dC_n", (2, N, H), dims="(2, N, H)", dtype=dtype)
+    dh_n, dC_n = _check_upstream(dh, dh_n, dC_n, N, T, H, dtype)
     dx, dh0_fw, dC0_fw, *g_fw = masked_lstm_backward(dh[..., :H], cache_fw, dh_n[0],
                                                      dC_n[0])
     dx_rev, dh0_bw, dC0_bw, *g_bw = masked_lstm_backward(
