@@ -8,8 +8,6 @@ says, the continual task's generator and its errors, the recipe's helpers, and t
 committed results file, with one of its runs repeated live.
 """
 import dataclasses
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +17,8 @@ from lstm_lit.ablation import (ABLATION_HP, ABLATION_INTERVALS, ABLATION_SEEDS,
                                ablation_run, ablation_score, ablation_seeds,
                                latest_value_task)
 from lstm_lit.variants import VARIANTS
+from experiment_files import assert_provenance, load_results
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = ROOT / "experiments" / "ablation.json"
 
 # The run that the chapter and this file repeat live (it stops early, so it is short).
 LIVE = ("interval", "NP", 0)
@@ -155,16 +152,13 @@ def test_a_run_that_diverges_is_recorded_as_a_failure():
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("ablation")
 
 
 def test_results_file_records_how_it_was_made(results):
-    assert results["command"] == "python experiments/ablation.py"
-    assert results["complete"] is True and results["seconds"] > 0
-    env = results["environment"]
-    for key in ("python", "numpy", "blas", "git_commit"):
-        assert env[key]
-    assert env["uncommitted_changes"] == []
+    assert_provenance(results, "ablation", ("python", "numpy", "blas", "git_commit"))
+    assert results["complete"] is True
+    assert results["environment"]["uncommitted_changes"] == []
     assert results["hp"] == ABLATION_HP
     assert results["variants"] == list(ABLATION_VARIANTS)
     assert results["tasks"] == {k: list(v) for k, v in ABLATION_TASKS.items()}

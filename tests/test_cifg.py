@@ -4,8 +4,6 @@ The coupled cell is the ``coupled=True`` switch of lstm_lit.variants (tested by 
 tests/test_variants.py); here: what the chapter claims of it (parameters saved, i = 1 - f, a
 bounded state, its gradient) and the committed results file, with one of its runs repeated live.
 """
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +11,8 @@ import pytest
 from lstm_lit.learning import grad_check
 from lstm_lit.variants import (VARIANTS, CellVariant, count_params, init_variant,
                                variant_backward, variant_forward, variant_trace)
+from experiment_files import assert_provenance, load_results
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = ROOT / "experiments" / "cifg.json"
 LSTM, COUPLED = CellVariant(), CellVariant(coupled=True)
 
 
@@ -84,14 +81,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("cifg")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/cifg.py"
-    assert results["seconds"] > 0
-    for key in ("python", "numpy", "blas", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "cifg", ("python", "numpy", "blas", "git_commit"))
     assert results["variants"] == script.VARIANTS
     assert results["adding_hp"] == script.ADDING_HP
     assert results["timing_hp"] == script.TIMING_HP

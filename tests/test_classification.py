@@ -1,7 +1,5 @@
 """Tests of lstm_lit.classification (notebooks/30_classification.ipynb) and of the committed results
 experiments/classification.json."""
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,9 +7,7 @@ import pytest
 from lstm_lit import classification as cl
 from lstm_lit import forecasting as fc
 from lstm_lit.learning import grad_check
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = ROOT / "experiments" / "classification.json"
+from experiment_files import assert_provenance, load_results
 
 
 def test_load_speeches_splits_plays_into_speeches():
@@ -106,14 +102,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("classification")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/classification.py"
-    assert results["seconds"] > 0
-    for key in ("python", "numpy", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "classification")
     assert results["genre_setup"] == script.GENRE
     assert results["negation_setup"] == script.NEGATION
     assert len(results["genre"]["lstm"]) == len(script.GENRE_SEEDS)

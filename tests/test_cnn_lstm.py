@@ -26,11 +26,11 @@ from lstm_lit.cnn_lstm import (MOTIF_CLASSES, MOTIF_LENGTH, MOTIF_RECIPE, MOTIFS
                                maxpool1d_backward, maxpool1d_forward, motif_model, motif_signals)
 from lstm_lit.learning import grad_check, relu_backward, relu_forward
 from torch_fixtures import assert_close, fixture_paths, load
+from experiment_files import assert_provenance, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 # the nn.Conv1d cases of tools/make_conv_fixtures.py
 FIXTURES = fixture_paths("conv1d_a", "conv1d_b", "conv1d_c", "conv1d_d")
-RESULTS_PATH = ROOT / "experiments" / "cnn_lstm.json"
 
 
 def chain(x, W, b, stride, padding, pool, dout):
@@ -311,14 +311,12 @@ def test_model_and_task_errors():
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("cnn_lstm")
 
 
 def test_results_file_records_how_it_was_made(results):
-    assert results["command"] == "python experiments/cnn_lstm.py"
-    assert results["recipe"] == MOTIF_RECIPE and results["seconds"] > 0
-    for key in ("python", "numpy", "blas", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "cnn_lstm", ("python", "numpy", "blas", "git_commit"))
+    assert results["recipe"] == MOTIF_RECIPE
     runs = {(r["name"], r["seed"]) for r in results["runs"]}
     assert runs == {(n, s) for n in ("cnn_lstm", "lstm") for s in range(5)}
     for r in results["runs"]:

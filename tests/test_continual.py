@@ -1,7 +1,6 @@
 """Tests of the continual Reber stream and the next-symbol model in lstm_lit.variants
 (notebooks/14_forget_origin.ipynb), and of the committed results of
 experiments/forget_origin.py that chapter 14 reads."""
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from lstm_lit.variants import (K_REBER, NextSymbolModel, ReberStream, StreamChun
                                 reber_next_sets, string_scores, window_scores)
 from lstm_lit.learning import grad_check
 from lstm_lit.tasks import REBER_SYMBOLS, is_reber
+from experiment_files import assert_provenance, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -217,14 +217,12 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads((ROOT / "experiments" / "forget_origin.json").read_text())
+    return load_results("forget_origin")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/forget_origin.py"
-    assert results["hp"] == script.HP and results["seconds"] > 0
-    for key in ("python", "numpy", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "forget_origin")
+    assert results["hp"] == script.HP
     runs = {(r["cell"], r["regime"], r["seed"]) for r in results["runs"]}
     assert runs == {(c, g, s) for c in script.CELLS for g in script.REGIMES
                     for s in script.SEEDS}

@@ -5,13 +5,10 @@ it was made with the recipes the script defines, and re-run two of its runs live
 chapter's adding-problem recipe, and the LSTM under chapter 5's protocol at T = 20), comparing
 outcomes with margins: float32 training on another CPU's BLAS kernels may stop at another check.
 """
-import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = ROOT / "experiments" / "training_results.json"
+from experiment_files import assert_provenance, load_results
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +18,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("training_results")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/training_runs.py"
-    assert results["seconds"] > 0
-    env = results["environment"]
-    for key in ("python", "numpy", "blas", "git_commit"):
-        assert env[key]
+    assert_provenance(results, "training_runs", ("python", "numpy", "blas", "git_commit"))
     assert results["adding_hp"] == script.ADDING_HP
     assert results["order_hp"] == script.ORDER_HP
 

@@ -1,15 +1,11 @@
 """Tests of lstm_lit.forecasting (notebooks/29_forecasting.ipynb) and of the committed results
 experiments/forecasting.json."""
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lstm_lit import forecasting as fc
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = ROOT / "experiments" / "forecasting.json"
+from experiment_files import assert_provenance, load_results
 
 
 # ---------------------------------------------------------------- data files
@@ -154,14 +150,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("forecasting")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/forecasting.py"
-    assert results["seconds"] > 0
-    for key in ("python", "numpy", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "forecasting")
     assert results["lstm"] == script.LSTM and results["seeds"] == list(script.SEEDS)
     assert results["weather_setup"]["window"] == script.WEATHER["window"]
     assert len(results["weather"]["lstm"]["direct"]) == len(script.SEEDS)

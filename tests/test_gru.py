@@ -24,6 +24,7 @@ from lstm_lit.gru import (GRU_GATE_ORDER, GRUModel, gru_backward, gru_forward, g
 from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.training import train
 from torch_fixtures import TOL, assert_close, assert_grads_close, fixture_paths, load
+from experiment_files import assert_provenance, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 # the nn.GRU and nn.GRUCell cases of tools/make_gru_fixtures.py
@@ -382,14 +383,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads((ROOT / "experiments" / "gru_vs_lstm.json").read_text())
+    return load_results("gru_vs_lstm")
 
 
 def test_results_file_records_how_it_was_made_and_is_complete(script, results):
-    assert results["command"] == "python experiments/gru_vs_lstm.py"
-    assert results["seconds"] > 0
-    for key in ("python", "numpy", "blas", "git_commit", "cpu"):
-        assert results["environment"][key]
+    assert_provenance(results, "gru_vs_lstm", ("python", "numpy", "blas", "git_commit", "cpu"))
     assert results["hp"] == script.HP and results["models"] == script.MODELS
     runs = {(r["task"], r["model"], r["seed"]) for r in results["runs"]}
     assert runs == {(t, m, s) for t in script.TASKS for m in script.MODELS

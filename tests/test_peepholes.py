@@ -4,17 +4,13 @@ The peephole cell itself lives in lstm_lit.variants (its tests are the lead's); 
 generator, its errors, a gradient check of the peephole variant on the task's shapes, and the
 committed results file, with one of its runs repeated live.
 """
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lstm_lit.learning import grad_check
 from lstm_lit.peepholes import TIMING_INTERVALS, interval_task
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_PATH = ROOT / "experiments" / "peepholes.json"
+from experiment_files import assert_provenance, load_results
 
 
 def _pulses(x):
@@ -106,14 +102,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads(RESULTS_PATH.read_text())
+    return load_results("peepholes")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/peepholes.py"
-    assert results["seconds"] > 0
-    for key in ("python", "numpy", "blas", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "peepholes", ("python", "numpy", "blas", "git_commit"))
     assert results["timing_hp"] == script.TIMING_HP
     assert results["variants"] == script.VARIANTS
     for name in script.VARIANTS:

@@ -19,6 +19,7 @@ from lstm_lit.seq2seq import (END, PAD, START, TOKENS, AttentionSeq2Seq, Seq2Seq
                               digits_of, embedding_backward, embedding_forward,
                               encoder_backward, encoder_forward, exact_match, reversal_task,
                               source_lengths, temporal_softmax_loss)
+from experiment_files import assert_provenance, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
 V = len(TOKENS)
@@ -378,14 +379,11 @@ def script(experiment_script):
 
 @pytest.fixture(scope="module")
 def results():
-    return json.loads((ROOT / "experiments" / "seq2seq.json").read_text())
+    return load_results("seq2seq")
 
 
 def test_results_file_records_how_it_was_made(script, results):
-    assert results["command"] == "python experiments/seq2seq.py"
-    assert results["seconds"] > 0
-    for key in ("python", "numpy", "git_commit"):
-        assert results["environment"][key]
+    assert_provenance(results, "seq2seq")
     assert results["hp"] == script.HP and results["seeds"] == list(script.SEEDS)
     assert results["loss_check_step"] == script.LOSS_CHECK_STEP
     for name in script.MODELS:
