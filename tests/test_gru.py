@@ -23,7 +23,8 @@ from lstm_lit.gru import (GRU_GATE_ORDER, GRUModel, gru_backward, gru_forward, g
                           gru_step_backward, gru_step_forward, gru_to_torch, init_gru)
 from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.training import train
-from torch_fixtures import TOL, assert_close, assert_grads_close, fixture_paths, load
+from torch_fixtures import (TOL, assert_close, assert_fixtures_well_formed, assert_grads_close,
+                            fixture_paths, load)
 from experiment_files import assert_provenance, load_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,17 +68,7 @@ def step_loop_backward(dh, caches, dh_T=None):
 # ------------------------------------------------------------ agreement with PyTorch (fixtures)
 
 def test_fixtures_exist_and_record_torch_version():
-    assert len(FIXTURES) >= 4
-    modules = set()
-    for path in FIXTURES:
-        d = load(path)
-        assert str(d["torch_version"]).startswith("2.13")
-        assert d["x"].dtype == np.float64
-        assert not np.allclose(d["bias_ih"], d["bias_hh"])          # two distinct biases
-        assert np.all(d["bias_ih"] != 0) and np.all(d["bias_hh"] != 0) and np.all(d["h0"] != 0)
-        assert d["x"].shape[0] > 1 and path.stat().st_size < 16_000
-        modules.add(str(d["module"]))
-    assert modules == {"GRU", "GRUCell"}
+    assert_fixtures_well_formed(FIXTURES, {"GRU", "GRUCell"}, ("bias_ih", "bias_hh", "h0"))
     shapes = {(load(p)["weight_ih"].shape[1], load(p)["weight_hh"].shape[1]) for p in FIXTURES}
     assert any(D != H for D, H in shapes)
 

@@ -18,7 +18,8 @@ from lstm_lit.learning import grad_check, rel_error
 from lstm_lit.lstm import (GATE_ORDER, from_torch, fuse_gates, init_lstm, lstm_forward,
                            lstm_forward_plain, lstm_step_forward, split_gates, to_torch)
 from lstm_lit.lstm_backward import lstm_backward, lstm_backward_plain, lstm_step_backward
-from torch_fixtures import TOL, assert_close, assert_grads_close, fixture_paths, load
+from torch_fixtures import (TOL, assert_close, assert_fixtures_well_formed, assert_grads_close,
+                            fixture_paths, load)
 
 # the one-layer nn.LSTM and nn.LSTMCell cases of tools/make_torch_fixtures.py (the other torch_*.npz
 # files belong to the stacked, bidirectional, GRU and convolution chapters and their tests)
@@ -38,17 +39,7 @@ def random_case(rng, N, T, D, H, dtype=np.float64):
 # ---------------------------------------------------------------- agreement with PyTorch (stored fixtures)
 
 def test_fixtures_exist_and_record_torch_version():
-    assert len(FIXTURES) >= 4
-    modules = set()
-    for path in FIXTURES:
-        d = load(path)
-        assert str(d["torch_version"]).startswith("2.")
-        assert d["x"].dtype == np.float64
-        assert not np.allclose(d["bias_ih"], d["bias_hh"])          # two distinct biases
-        assert np.all(d["bias_ih"] != 0) and np.all(d["h0"] != 0) and np.all(d["c0"] != 0)
-        assert d["x"].shape[0] > 1 and path.stat().st_size < 16_000
-        modules.add(str(d["module"]))
-    assert modules == {"LSTM", "LSTMCell"}
+    assert_fixtures_well_formed(FIXTURES, {"LSTM", "LSTMCell"}, ("bias_ih", "h0", "c0"))
 
 
 def torch_targets(d):

@@ -41,3 +41,20 @@ def assert_grads_close(ref, grads, tol=TOL):
     ref["grad_<name>"] and named "grad <name>" in a failure."""
     for name, got in grads.items():
         assert_close(got, ref["grad_" + name], f"grad {name}", tol)
+
+
+def assert_fixtures_well_formed(paths, modules, nonzero):
+    """The fixture files exist and were made as the tests need: by torch 2.13, in
+    float64, with two distinct biases, a batch of more than one, no zero in the arrays
+    named in nonzero, small files, and between them every module named."""
+    assert len(paths) >= 4
+    found = set()
+    for path in paths:
+        d = load(path)
+        assert str(d["torch_version"]).startswith("2.13")
+        assert d["x"].dtype == np.float64
+        assert not np.allclose(d["bias_ih"], d["bias_hh"])          # two distinct biases
+        assert all(np.all(d[name] != 0) for name in nonzero), path.name
+        assert d["x"].shape[0] > 1 and path.stat().st_size < 16_000
+        found.add(str(d["module"]))
+    assert found == set(modules)
