@@ -12,6 +12,9 @@
   blocks in another order, a gradient or a state not carried between steps, ...) stop the
   chapter at the check that catches them, with a CheckFailed message that names them.
 """
+import sys
+from pathlib import Path
+
 import numpy as np
 import nbformat
 import pytest
@@ -19,7 +22,7 @@ from nbclient import NotebookClient
 
 from lstm_lit.grading import (CheckFailed, check_bound, check_close, check_equal,
                               check_gradients, diagnose, explain_asserts)
-from lstm_lit.learning import grad_check, numerical_gradient
+from lstm_lit.learning import grad_check
 from test_lstm import random_case, variant_backward, variant_forward
 
 
@@ -220,8 +223,9 @@ def test_explain_asserts_refuses_plain_python():
 # and what the reader wrote instead. The chapter, with the workbook's set-up cell first, runs
 # until its first error, which must be the CheckFailed of the check that catches the mistake,
 # with the phrases that name it. A snippet that is no longer in its chapter fails the test.
-from test_workbooks import _run_until_first_error, kernel  # noqa: E402,F401
-import make_workbook as mw  # noqa: E402  (tools/, put on sys.path by test_workbooks)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import make_workbook as mw  # noqa: E402
+from notebook_runner import kernel, run_until_first_error  # noqa: E402,F401 (a fixture)
 
 MISTAKES = {
     # id: (chapter, the right code, the mistake, phrases the failure message must contain)
@@ -305,7 +309,7 @@ def with_mistake(chapter, right, wrong):
 @pytest.mark.parametrize("case", sorted(MISTAKES))
 def test_a_classic_mistake_in_a_chapter_is_caught_and_named(case, kernel):
     chapter, right, wrong, phrases = MISTAKES[case]
-    index, error = _run_until_first_error(kernel, with_mistake(chapter, right, wrong))
+    index, error = run_until_first_error(kernel, with_mistake(chapter, right, wrong))
     assert index is not None, f"{case}: the chapter ran to the end with the mistake"
     message = " ".join(error.evalue.split())
     assert error.ename == "CheckFailed", (case, error.ename, message)

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import make_workbook as mw  # noqa: E402
+from notebook_runner import kernel, run_until_first_error  # noqa: E402,F401 (a fixture)
 
 CHAPTERS = [p for p in mw.chapters()
             if any(mw._is_export(c) for c in nbformat.read(p, as_version=4).cells)]
@@ -51,36 +50,11 @@ def test_restoring_the_reference_gives_the_chapter_back(path):
     assert mw.check_imports(path, stubbed) == []
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    """One kernel for every workbook (a start-up each would cost ~1-2 s x 28): each workbook
-    starts with `%reset -f`, so it sees no name of the one before; cwd notebooks/ as nbval."""
-    client = NotebookClient(nbformat.v4.new_notebook(), timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
-    with client.setup_kernel():
-        yield client
-
-
-def _run_until_first_error(client, nb):
-    """Execute cell by cell; return (index of the first failing cell, its error output)."""
-    client.nb = nb
-    client.execute_cell(nbformat.v4.new_code_cell("%reset -f"), 0)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        try:
-            client.execute_cell(cell, index)
-        except CellExecutionError:
-            errors = [o for o in cell.outputs if o.output_type == "error"]
-            return index, errors[0]
-    return None, None
-
-
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_workbook_stops_at_a_stub(path, kernel):
     workbook, stubbed = mw.make_workbook(path)
     start = time.perf_counter()
-    index, error = _run_until_first_error(kernel, workbook)
+    index, error = run_until_first_error(kernel, workbook)
     seconds = time.perf_counter() - start
     assert index is not None, f"{path.name}: the workbook ran to the end with its stubs"
     assert error.ename == "NotImplementedError", (path.name, error.ename, error.evalue)
