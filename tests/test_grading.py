@@ -301,8 +301,7 @@ def with_mistake(chapter, right, wrong):
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    setup = nbformat.v4.new_code_cell(mw.SETUP, metadata={"tags": [mw.SETUP_TAG]})
-    nb.cells.insert(0, setup)
+    nb.cells.insert(0, mw.setup_cell())
     return nb
 
 

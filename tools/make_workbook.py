@@ -202,6 +202,13 @@ def _default_module(nb, path):
     raise WorkbookError(f"{path.name}: no '#| default_exp' cell, so no exported module")
 
 
+def setup_cell():
+    """A workbook's first cell: SETUP, tagged (and with the id) SETUP_TAG."""
+    cell = nbformat.v4.new_code_cell(SETUP, metadata={"tags": [SETUP_TAG]})
+    cell["id"] = SETUP_TAG
+    return cell
+
+
 def make_workbook(path, only=None):
     """Return (workbook notebook, [stubbed names]) for one chapter.
 
@@ -240,9 +247,7 @@ def make_workbook(path, only=None):
             stubbed.append(f"exercise cell {cell.get('id', '?')}")
     if not stubbed:
         raise WorkbookError(f"{path.name}: its exported cells define no function to stub")
-    setup = nbformat.v4.new_code_cell(SETUP, metadata={"tags": [SETUP_TAG]})
-    setup["id"] = SETUP_TAG
-    nb.cells.insert(0, setup)
+    nb.cells.insert(0, setup_cell())
     nb.metadata["lstm_lit_workbook"] = {"chapter": path.name, "stubs": stubbed}
     return nb, stubbed
 
